@@ -1,0 +1,7 @@
+//! pantheon-metrics: the Pantheon client, the metrics store and the renderers behind the
+//! `pantheon-metrics` command-line tool and Prometheus exporter.
+//!
+//! The data path runs tokens → accounts → discovery → traffic fetch → store → render →
+//! output; each step is one module here, and every subcommand calls the same steps.
+
+pub mod model;
