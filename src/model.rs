@@ -260,7 +260,18 @@ mod tests {
             assert!(ok.parse::<TrafficDuration>().is_ok(), "{ok}");
         }
         for bad in [
-            "", "d", "0d", "29d", "13w", "13m", "-1d", "1.5d", "10x", "28", "99999999999d", "d28",
+            "",
+            "d",
+            "0d",
+            "29d",
+            "13w",
+            "13m",
+            "-1d",
+            "1.5d",
+            "10x",
+            "28",
+            "99999999999d",
+            "d28",
         ] {
             assert!(bad.parse::<TrafficDuration>().is_err(), "{bad:?}");
         }
