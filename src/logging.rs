@@ -1,0 +1,34 @@
+//! Logs go to stderr, as text or one JSON object per line.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormat;
+
+/// Sets up the global subscriber. `default` is the level when neither `--log-level`,
+/// `RUST_LOG` nor `--debug` says otherwise. `--debug` turns on this crate's debug events
+/// (each API request) without the HTTP stack's own noise.
+pub fn init(format: LogFormat, level: Option<&str>, debug: bool, default: &str) {
+    let mut filter = match level {
+        Some(l) => EnvFilter::try_new(l).unwrap_or_else(|e| {
+            eprintln!("warning: ignoring invalid --log-level {l:?}: {e}");
+            EnvFilter::new(default)
+        }),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+    };
+    // The fake API's server (demo, tests) logs dropped connections as errors at shutdown.
+    if let Ok(directive) = "warp::server=off".parse() {
+        filter = filter.add_directive(directive);
+    }
+    if debug {
+        if let Ok(directive) = "pantheon_metrics=debug".parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
