@@ -1,0 +1,231 @@
+//! The HTTP side: `/metrics` hands out pre-rendered bytes (zero-copy, gzip when asked);
+//! the page and the probes are warp routes. Connections are served by hyper directly so
+//! header size, slow clients and shutdown are under our control.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_service::Service;
+use warp::Filter;
+
+use super::{Shared, page};
+
+type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The content type of the Prometheus text format.
+pub const PROM_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A client that has not sent its headers by then is dropped.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Request heads larger than this are refused.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Accepts connections until `cancel`, then lets in-flight responses finish.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, cancel: CancellationToken) {
+    let routes = routes(shared.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, _peer) = tokio::select! {
+            _ = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let shared = shared.clone();
+        let warp_service = warp::service(routes.clone());
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let shared = shared.clone();
+            let mut warp_service = warp_service.clone();
+            async move { Ok::<_, Infallible>(handle(req, &shared, &mut warp_service).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(MAX_HEADER_BYTES.max(8192))
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+async fn handle<S>(req: Request<Incoming>, shared: &Shared, warp_service: &mut S) -> Response<Body>
+where
+    S: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>,
+{
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are served\n",
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    if req.uri().path() == "/metrics" {
+        return metrics(&req, shared);
+    }
+    // warp's routes match GET; hyper itself leaves the body out of a HEAD answer.
+    let (mut parts, body) = req.into_parts();
+    parts.method = Method::GET;
+    match warp_service.call(Request::from_parts(parts, body)).await {
+        Ok(resp) => resp.map(|b| {
+            b.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                .boxed()
+        }),
+        Err(never) => match never {},
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut resp = Response::new(full(Bytes::from_static(text.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn full(b: Bytes) -> Body {
+    http_body_util::Full::new(b)
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn chunks(parts: Vec<Bytes>) -> Body {
+    let frames = futures::stream::iter(
+        parts
+            .into_iter()
+            .map(|b| Ok::<_, Infallible>(Frame::data(b))),
+    );
+    StreamBody::new(frames)
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// `/metrics`: the site metrics rendered ahead of time, then the self-metrics.
+fn metrics(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
+    let exposition = shared.exposition();
+    let tail = Bytes::from(shared.telemetry.encode());
+    let gzip = req
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(accepts_gzip);
+    let parts = if gzip {
+        exposition.gzip_with_tail(&tail)
+    } else {
+        vec![exposition.body.clone(), tail]
+    };
+    let len: usize = parts.iter().map(Bytes::len).sum();
+    let mut resp = Response::new(chunks(parts));
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROM_CONTENT_TYPE),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    resp
+}
+
+/// Whether an `Accept-Encoding` value lets us answer with gzip (`q=0` refuses it; `*`
+/// allows it unless gzip is refused by name).
+///
+/// ```
+/// use pantheon_metrics::serve::accepts_gzip;
+/// assert!(accepts_gzip("gzip, deflate"));
+/// assert!(accepts_gzip("br;q=1.0, gzip;q=0.8"));
+/// assert!(accepts_gzip("*"));
+/// assert!(!accepts_gzip("gzip;q=0"));
+/// assert!(!accepts_gzip("*, gzip;q=0"));
+/// assert!(!accepts_gzip("identity"));
+/// ```
+pub fn accepts_gzip(value: &str) -> bool {
+    let mut star = None;
+    for item in value.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .or_else(|| p.trim().strip_prefix("Q="))
+            })
+            .filter_map(|q| q.trim().parse::<f32>().ok())
+            .next()
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => return q > 0.0,
+            "*" => star = Some(q > 0.0),
+            _ => {}
+        }
+    }
+    star.unwrap_or(false)
+}
+
+fn routes(
+    shared: Arc<Shared>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    use warp::Reply;
+    let with_shared = warp::any().map(move || shared.clone());
+    let index = warp::path::end()
+        .and(with_shared.clone())
+        .map(|shared: Arc<Shared>| {
+            warp::reply::with_header(
+                warp::reply::html(page::render(&shared)),
+                "cache-control",
+                "no-store",
+            )
+            .into_response()
+        });
+    let healthz = warp::path!("healthz")
+        .map(|| warp::reply::with_status("ok\n", StatusCode::OK).into_response());
+    let readyz = warp::path!("readyz")
+        .and(with_shared)
+        .map(|shared: Arc<Shared>| {
+            if shared.ready() {
+                warp::reply::with_status("ready\n", StatusCode::OK).into_response()
+            } else {
+                warp::reply::with_status(
+                    "not ready: site lists still loading\n",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )
+                .into_response()
+            }
+        });
+    warp::get()
+        .and(index.or(healthz).unify().or(readyz).unify())
+        .recover(|_rejection: warp::Rejection| async {
+            Ok::<_, Infallible>(
+                warp::reply::with_status("not found\n", StatusCode::NOT_FOUND).into_response(),
+            )
+        })
+        .unify()
+}

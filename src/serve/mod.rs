@@ -1,0 +1,284 @@
+//! `serve`: the long-running exporter. The scheduler feeds the store, the renderer turns the
+//! store into a ready `/metrics` body, and the HTTP server only hands out bytes.
+
+mod exposition;
+mod http;
+mod page;
+mod scheduler;
+mod telemetry;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use exposition::{Exposition, Renderer};
+pub use http::{PROM_CONTENT_TYPE, accepts_gzip};
+pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size};
+pub use telemetry::Telemetry;
+
+use crate::cli::{GlobalArgs, HistoryMode, ServeArgs};
+use crate::commands::{Context, Exit, UsageError};
+use crate::model::TrafficDuration;
+use crate::store::Store;
+
+/// How long SIGTERM may take, end to end.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// What `serve` was asked to do.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Arc<str>,
+    pub history: HistoryMode,
+    pub history_window: Duration,
+    pub refresh_interval: Duration,
+    pub tick: Duration,
+    pub refresh_duration: TrafficDuration,
+    pub concurrency: usize,
+}
+
+/// Wall-clock seconds that follow tokio's clock, so tests with a paused clock see days and
+/// windows pass without sleeping.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    base_unix: f64,
+    base: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let base_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        Clock {
+            base_unix,
+            base: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        (self.base_unix + self.base.elapsed().as_secs_f64()) as i64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// What the page and the self-metrics say about one account.
+#[derive(Clone, Debug)]
+pub struct AccountState {
+    pub index: usize,
+    /// The e-mail (or user id); the token's fingerprint until the first login succeeds.
+    pub name: String,
+    /// `None` until its site list was tried once.
+    pub up: Option<bool>,
+    pub sites: usize,
+    pub last_error: Option<String>,
+}
+
+/// State shared by the scheduler, the renderer and the HTTP server.
+pub struct Shared {
+    pub settings: Settings,
+    pub store: Mutex<Store>,
+    pub accounts: Mutex<Vec<AccountState>>,
+    pub telemetry: Arc<Telemetry>,
+    pub clock: Clock,
+    exposition: RwLock<Arc<Exposition>>,
+    /// Wakes the renderer after a change.
+    pub changed: Notify,
+    /// Sites being fetched right now (never twice at once).
+    pub in_flight: Mutex<HashSet<String>>,
+}
+
+/// Poison only means a panic elsewhere; the data is still the best we have.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub fn new(
+        settings: Settings,
+        telemetry: Arc<Telemetry>,
+        accounts: Vec<AccountState>,
+    ) -> Shared {
+        Shared {
+            settings,
+            store: Mutex::new(Store::new()),
+            accounts: Mutex::new(accounts),
+            telemetry,
+            clock: Clock::new(),
+            exposition: RwLock::new(Arc::new(Exposition::empty())),
+            changed: Notify::new(),
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn exposition(&self) -> Arc<Exposition> {
+        self.exposition
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_exposition(&self, e: Exposition) {
+        *self.exposition.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(e);
+    }
+
+    /// Ready once every account's site list has loaded or failed at least once.
+    pub fn ready(&self) -> bool {
+        lock(&self.accounts).iter().all(|a| a.up.is_some())
+    }
+}
+
+/// Keeps `/metrics` current: re-renders after changes (gathered for a moment, so a backfill
+/// of a thousand sites is not a thousand renders) and when a bootstrap window ends.
+pub async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) {
+    const GATHER: Duration = Duration::from_millis(200);
+    let mut renderer = Renderer::new(
+        shared.settings.history,
+        shared.settings.history_window.as_secs() as i64,
+    );
+    let mut rendered_generation = None;
+    let mut due: Option<i64> = None;
+    loop {
+        let now = shared.clock.now();
+        let render = {
+            let store = lock(&shared.store);
+            let stale =
+                rendered_generation != Some(store.generation()) || due.is_some_and(|t| t <= now);
+            stale.then(|| renderer.render(&store, now))
+        };
+        if let Some((exposition, next)) = render {
+            rendered_generation = Some(exposition.generation);
+            due = next;
+            shared.set_exposition(exposition);
+        }
+        let wait_for_window = async {
+            match due {
+                Some(t) => {
+                    tokio::time::sleep(Duration::from_secs((t - shared.clock.now()).max(1) as u64))
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = shared.changed.notified() => {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(GATHER) => {}
+                }
+            }
+            _ = wait_for_window => {}
+        }
+    }
+}
+
+/// Runs the exporter until SIGINT or SIGTERM.
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
+    let addr: SocketAddr = args.listen_addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| UsageError(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr().unwrap_or(addr);
+
+    let telemetry = Arc::new(Telemetry::new());
+    let ctx = Context::new_with_observer(global, Some(telemetry.clone())).await?;
+    let settings = Settings {
+        environment: ctx.environment.clone(),
+        history: args.history,
+        history_window: args.history_window,
+        refresh_interval: args.refresh_interval,
+        tick: args.tick.min(args.refresh_interval),
+        refresh_duration: args.refresh_duration,
+        concurrency: ctx.concurrency,
+    };
+    let accounts = ctx
+        .accounts
+        .iter()
+        .map(|a| AccountState {
+            index: a.index(),
+            name: a.describe(),
+            up: None,
+            sites: 0,
+            last_error: None,
+        })
+        .collect();
+    let shared = Arc::new(Shared::new(settings, telemetry, accounts));
+    tracing::info!(address = %local, url = %format!("http://{}/", display_addr(local)), "serving /metrics");
+
+    let cancel = CancellationToken::new();
+    let tracker = tokio_util::task::TaskTracker::new();
+    tracker.spawn(render_loop(shared.clone(), cancel.clone()));
+    let scheduler = scheduler::Scheduler::new(
+        shared.clone(),
+        ctx.client.clone(),
+        ctx.accounts.clone(),
+        ctx.discovery.clone(),
+    );
+    tracker.spawn(scheduler.run(cancel.clone()));
+    tracker.close();
+
+    let server = http::serve(listener, shared.clone(), cancel.clone());
+    tokio::pin!(server);
+    tokio::select! {
+        _ = &mut server => {}
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            cancel.cancel();
+        }
+    }
+    cancel.cancel();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        server.await;
+        tracker.wait().await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("some work did not stop in time; exiting anyway");
+    }
+    drop(ctx);
+    Ok(Exit::Success)
+}
+
+fn display_addr(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,67 @@
+//! The summary page at `/`. Everything that comes from the API or the configuration is
+//! escaped; the page is small enough to build per request.
+
+use std::fmt::Write;
+
+use super::{Shared, lock};
+use crate::model::format_rfc3339;
+use crate::render::html::escape;
+
+pub fn render(shared: &Shared) -> String {
+    let s = &shared.settings;
+    let mut out = String::with_capacity(16 * 1024);
+    out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pantheon-metrics</title>\n");
+    out.push_str("<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.down{color:#b00}.up{color:#070}</style>\n");
+    out.push_str("</head><body>\n<h1>pantheon-metrics exporter</h1>\n");
+    let _ = writeln!(
+        out,
+        "<p>Version {} · environment <b>{}</b> · history {:?} · refresh every {}s · <a href=\"/metrics\">/metrics</a></p>",
+        env!("CARGO_PKG_VERSION"),
+        escape(&s.environment),
+        s.history,
+        s.refresh_interval.as_secs()
+    );
+
+    let accounts = lock(&shared.accounts).clone();
+    let all_down = !accounts.is_empty() && accounts.iter().all(|a| a.up == Some(false));
+    if all_down {
+        out.push_str("<p class=\"down\"><b>Every account failed to list its sites.</b> The exporter keeps running and retries each refresh interval.</p>\n");
+    }
+    out.push_str("<h2>Accounts</h2>\n<table><tr><th>account</th><th>state</th><th>sites</th><th>last error</th></tr>\n");
+    for a in &accounts {
+        let state = match a.up {
+            None => "<td>loading</td>",
+            Some(true) => "<td class=\"up\">up</td>",
+            Some(false) => "<td class=\"down\">down</td>",
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td>{state}<td>{}</td><td>{}</td></tr>",
+            escape(&a.name),
+            a.sites,
+            escape(a.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</table>\n");
+
+    let store = lock(&shared.store);
+    let _ = writeln!(out, "<h2>Sites ({})</h2>", store.len());
+    out.push_str("<table><tr><th>account</th><th>name</th><th>label</th><th>plan</th><th>days held</th><th>last refresh</th><th>last error</th></tr>\n");
+    for (_, e) in store.iter() {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&e.account),
+            escape(&e.site.name),
+            escape(&e.site.label),
+            escape(&e.site.plan),
+            e.days.len(),
+            e.last_refresh
+                .map(format_rfc3339)
+                .unwrap_or_else(|| "never".into()),
+            escape(e.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</table>\n</body></html>\n");
+    out
+}
