@@ -4,4 +4,16 @@
 //! The data path runs tokens → accounts → discovery → traffic fetch → store → render →
 //! output; each step is one module here, and every subcommand calls the same steps.
 
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod discovery;
+pub mod fake;
+pub mod fetch;
+pub mod logging;
 pub mod model;
+pub mod output;
+pub mod pantheon;
+pub mod render;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,361 @@
+//! The command line: clap definitions, and their validation into the library's options.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{parse_duration, validate_environment};
+use crate::model::TrafficDuration;
+use crate::pantheon::DEFAULT_API_URL;
+
+/// Traffic metrics of Pantheon sites: list sites, fetch daily metrics, or run a Prometheus exporter.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pantheon-metrics",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Machine tokens come from PANTHEON_MACHINE_TOKENS (whitespace separated) or \
+    --tokens-file / PANTHEON_MACHINE_TOKENS_FILE (one per line), never from the command line.\n\
+    Exit codes: 0 all good, 1 nothing could be fetched, 2 usage or configuration error, \
+    3 partial (some accounts or sites failed)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Base URL of the Pantheon API.
+    #[arg(long, global = true, env = "PANTHEON_API_URL", default_value = DEFAULT_API_URL, value_name = "URL")]
+    pub api_url: String,
+    /// File of machine tokens, one per line (blank lines and # comments ignored).
+    #[arg(
+        long,
+        global = true,
+        env = "PANTHEON_MACHINE_TOKENS_FILE",
+        value_name = "PATH"
+    )]
+    pub tokens_file: Option<PathBuf>,
+    /// Site environment whose traffic is read.
+    #[arg(long = "env", global = true, env = "PANTHEON_ENV", default_value = "live", value_name = "ENV", value_parser = validate_environment)]
+    pub environment: String,
+    /// Only the sites of this organization (UUID).
+    #[arg(long, global = true, env = "ORG_ID", value_name = "UUID")]
+    pub org_id: Option<String>,
+    /// At most this many sites in all (0 = no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "SITE_LIMIT",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    pub site_limit: usize,
+    /// API requests in flight at once, across all accounts.
+    #[arg(long, global = true, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Cap on API request starts per second (0 = no cap).
+    #[arg(long, global = true, default_value_t = 0.0, value_name = "RATE", value_parser = parse_rate)]
+    pub max_rps: f64,
+    /// Timeout of one whole API request (e.g. 30s, 2m).
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// Log every API request and response to stderr (secrets redacted).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Run against the built-in fake Pantheon API with demo accounts (no token needed).
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level or filter (error, warn, info, debug, trace, or a RUST_LOG-style filter).
+    #[arg(long, global = true, env = "LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// First retry backoff step (tests shorten it).
+    #[arg(long, global = true, hide = true, default_value = "1s", value_parser = parse_timeout)]
+    pub retry_base: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every site each machine token can see.
+    Sites(SitesArgs),
+    /// Fetch daily traffic metrics for some or all sites.
+    Fetch(FetchArgs),
+    /// Run the Prometheus exporter.
+    Serve(ServeArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (one per command) into DIR.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SitesArgs {
+    #[arg(long, value_enum, default_value_t = SitesFormat::Table)]
+    pub format: SitesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SitesFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Site names or UUIDs; none means every visible site.
+    #[arg(value_name = "SITE")]
+    pub sites: Vec<String>,
+    /// Days (Nd, 1-28), weeks (Nw, 1-12) or months (Nm, 1-12).
+    #[arg(long, default_value = "28d", value_name = "DURATION")]
+    pub duration: TrafficDuration,
+    #[arg(long, value_enum, default_value_t = FetchFormat::Table)]
+    pub format: FetchFormat,
+    /// Only the newest day, no timestamps (for node_exporter's textfile collector); prom only.
+    #[arg(long)]
+    pub no_timestamps: bool,
+    /// Write to this file atomically instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FetchFormat {
+    Table,
+    Json,
+    Prom,
+    #[value(name = "openmetrics")]
+    OpenMetrics,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        default_value = "0.0.0.0:8080",
+        value_name = "ADDR",
+        conflicts_with = "port"
+    )]
+    pub listen: SocketAddr,
+    /// Shorthand for --listen 0.0.0.0:N.
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// How often site lists are re-read and each site refreshed (90s, 30m, 1h; a bare number is minutes).
+    #[arg(long, env = "REFRESH_INTERVAL", default_value = "60", value_name = "DURATION", value_parser = parse_interval)]
+    pub refresh_interval: Duration,
+    /// Which days /metrics carries.
+    #[arg(long, value_enum, default_value_t = HistoryMode::Always)]
+    pub history: HistoryMode,
+    /// With --history bootstrap: how long a learned or changed day is served with its timestamp.
+    #[arg(long, default_value = "2h", value_name = "DURATION", value_parser = parse_timeout)]
+    pub history_window: Duration,
+    /// Traffic fetched on each refresh (daily, 1-28).
+    #[arg(long, default_value = "2d", value_name = "DURATION", value_parser = parse_daily)]
+    pub refresh_duration: TrafficDuration,
+    /// Scheduler tick (tests shorten it).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_timeout)]
+    pub tick: Duration,
+}
+
+impl ServeArgs {
+    pub fn listen_addr(&self) -> SocketAddr {
+        match self.port {
+            Some(port) => SocketAddr::from(([0, 0, 0, 0], port)),
+            None => self.listen,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryMode {
+    /// Every day held, on every scrape.
+    Always,
+    /// Timestamped days only for a while after they are learned or change.
+    Bootstrap,
+    /// Only the newest day.
+    Off,
+}
+
+fn parse_timeout(value: &str) -> Result<Duration, String> {
+    let d = parse_duration(value, 1)?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+fn parse_interval(value: &str) -> Result<Duration, String> {
+    let d = parse_duration(value, 60)?;
+    if d < Duration::from_secs(1) {
+        return Err("must be at least 1s".into());
+    }
+    Ok(d)
+}
+
+fn parse_daily(value: &str) -> Result<TrafficDuration, String> {
+    let d: TrafficDuration = value.parse().map_err(|e| format!("{e}"))?;
+    if !d.is_daily() {
+        return Err("must be a number of days (Nd)".into());
+    }
+    Ok(d)
+}
+
+fn parse_rate(value: &str) -> Result<f64, String> {
+    let r: f64 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number"))?;
+    if !r.is_finite() || r < 0.0 {
+        return Err("must be 0 (no cap) or a positive number".into());
+    }
+    Ok(r)
+}
+
+impl FetchArgs {
+    /// Checks that clap cannot express: format and duration together.
+    pub fn validate(&self) -> Result<(), String> {
+        let exposition = matches!(self.format, FetchFormat::Prom | FetchFormat::OpenMetrics);
+        if exposition && !self.duration.is_daily() {
+            return Err(format!(
+                "--format {} takes daily durations only (Nd), not {}",
+                self.format
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default(),
+                self.duration
+            ));
+        }
+        if self.no_timestamps && self.format != FetchFormat::Prom {
+            return Err("--no-timestamps works with --format prom only".into());
+        }
+        Ok(())
+    }
+}
+
+/// Flags of the reference Go exporter (`pantheon-metrics-exporter -env=live -port=8080
+/// -refreshInterval=60 -debug -siteLimit=10 -orgID=X`) and ours.
+const LEGACY_FLAGS: [(&str, &str, bool); 6] = [
+    ("env", "--env", false),
+    ("port", "--port", false),
+    ("refreshInterval", "--refresh-interval", false),
+    ("debug", "--debug", true),
+    ("siteLimit", "--site-limit", false),
+    ("orgID", "--org-id", false),
+];
+
+/// Rewrites the reference exporter's command line (Go-style single-dash flags, no
+/// subcommand) into `serve` with our flags, so an existing container command keeps working.
+/// Any other command line is returned unchanged.
+///
+/// ```
+/// use pantheon_metrics::cli::legacy_args;
+/// let args = ["pantheon-metrics", "-env=test", "-port", "9000", "-debug", "-siteLimit=10"];
+/// let out: Vec<String> = legacy_args(args.iter().map(|s| s.into()))
+///     .into_iter().map(|s| s.into_string().unwrap()).collect();
+/// assert_eq!(out, ["pantheon-metrics", "serve", "--env=test", "--port", "9000", "--debug", "--site-limit=10"]);
+/// ```
+pub fn legacy_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    // Go's flag package takes `-name`, `--name`, `-name=value` and `-name value`.
+    let legacy = |arg: &str| -> Option<(&'static str, bool, Option<String>)> {
+        let body = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (body, None),
+        };
+        let (_, ours, is_bool) = LEGACY_FLAGS.iter().find(|(go, _, _)| *go == name)?;
+        Some((*ours, *is_bool, value))
+    };
+    let first = args.get(1).and_then(|a| a.to_str());
+    let is_legacy = first.is_some_and(|a| a.starts_with('-') && !a.starts_with("--"))
+        && args
+            .iter()
+            .skip(1)
+            .filter_map(|a| a.to_str())
+            .any(|a| legacy(a).is_some());
+    if !is_legacy {
+        return args;
+    }
+    let mut out: Vec<std::ffi::OsString> = vec![args[0].clone(), "serve".into()];
+    for arg in &args[1..] {
+        match arg.to_str().and_then(legacy) {
+            Some((ours, true, Some(v))) => {
+                if matches!(v.as_str(), "true" | "1" | "t" | "T" | "TRUE" | "True") {
+                    out.push(ours.into());
+                }
+            }
+            Some((ours, _, Some(v))) => out.push(format!("{ours}={v}").into()),
+            Some((ours, _, None)) => out.push(ours.into()),
+            None => out.push(arg.clone()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn fetch_rejects_weekly_exposition() {
+        let cli = Cli::try_parse_from([
+            "pantheon-metrics",
+            "fetch",
+            "--format",
+            "prom",
+            "--duration",
+            "4w",
+        ])
+        .unwrap();
+        let Command::Fetch(args) = cli.command else {
+            panic!("not fetch")
+        };
+        assert!(args.validate().is_err());
+    }
+
+    #[test]
+    fn bad_duration_is_a_usage_error() {
+        let err =
+            Cli::try_parse_from(["pantheon-metrics", "fetch", "--duration", "29d"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn refresh_interval_bare_number_is_minutes() {
+        let cli =
+            Cli::try_parse_from(["pantheon-metrics", "serve", "--refresh-interval", "5"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.refresh_interval, Duration::from_secs(300));
+    }
+}
