@@ -1,0 +1,326 @@
+//! Shared helpers for the integration tests: build fake worlds, run the real binary.
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use pantheon_metrics::fake::{FakeAccount, FakeConfig, FakeOrg, FakeServer, FakeSite, fake_uuid};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pantheon-metrics");
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A machine token that looks like a real one: long and random-looking.
+pub fn token(name: &str) -> String {
+    format!(
+        "mt-{name}-{}",
+        fake_uuid(&format!("token:{name}")).replace('-', "")
+    )
+}
+
+/// An account with `n` direct sites named `{prefix}-000`...
+pub fn account(name: &str, site_ids: Vec<String>) -> FakeAccount {
+    FakeAccount {
+        token: token(name),
+        user_id: fake_uuid(&format!("user:{name}")),
+        email: format!("{name}@example.com"),
+        site_ids,
+        orgs: Vec::new(),
+    }
+}
+
+pub fn sites(prefix: &str, n: usize) -> Vec<FakeSite> {
+    (0..n)
+        .map(|i| FakeSite::new(&format!("{prefix}-{i:03}")))
+        .collect()
+}
+
+/// One account that sees `n` sites directly.
+pub fn single_account_world(n: usize) -> FakeConfig {
+    let sites = sites("site", n);
+    let acct = account("ops", sites.iter().map(|s| s.id.clone()).collect());
+    FakeConfig {
+        accounts: vec![acct],
+        sites,
+        ..FakeConfig::default()
+    }
+}
+
+/// Two accounts and an organization, with sites shared between them.
+pub fn shared_world() -> FakeConfig {
+    let mut all = sites("alpha", 3);
+    all.extend(sites("org", 3));
+    all.extend(sites("beta", 2));
+    let org = FakeOrg {
+        id: fake_uuid("org:acme"),
+        name: "Acme".into(),
+        machine_name: "acme".into(),
+        site_ids: all[3..6].iter().map(|s| s.id.clone()).collect(),
+    };
+    let mut a = account(
+        "alpha",
+        vec![
+            all[0].id.clone(),
+            all[1].id.clone(),
+            all[2].id.clone(),
+            all[3].id.clone(),
+        ],
+    );
+    a.orgs.push((org.id.clone(), "admin".into()));
+    let mut b = account(
+        "beta",
+        vec![all[6].id.clone(), all[7].id.clone(), all[0].id.clone()],
+    );
+    b.orgs.push((org.id.clone(), "team_member".into()));
+    FakeConfig {
+        accounts: vec![a, b],
+        orgs: vec![org],
+        sites: all,
+        ..FakeConfig::default()
+    }
+}
+
+pub fn tokens_of(config: &FakeConfig) -> Vec<String> {
+    config.accounts.iter().map(|a| a.token.clone()).collect()
+}
+
+/// Runs the binary against `server` with `tokens` in the environment.
+pub async fn run(server: &FakeServer, tokens: &[String], args: &[&str]) -> Run {
+    run_env(&server.url(), tokens, args, &[]).await
+}
+
+/// Runs the binary with a clean environment (no host PANTHEON_* variables).
+pub async fn run_env(api_url: &str, tokens: &[String], args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PANTHEON_MACHINE_TOKENS", tokens.join(" "))
+        .env("NO_COLOR", "1")
+        .args(["--api-url", api_url, "--retry-base", "10ms"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the binary finished within 120 s")
+        .expect("the binary ran");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Parses `sites --format json` output into (account, name) pairs.
+pub fn site_pairs(json: &str) -> Vec<(String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("bad JSON ({e}): {json}"));
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|s| {
+            (
+                s["account"].as_str().unwrap().to_string(),
+                s["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A free loopback port (bound and released; a tiny race, fine for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `serve` process.
+pub struct Serve {
+    pub child: tokio::process::Child,
+    pub port: u16,
+    pub logs: tempfile::NamedTempFile,
+    http: reqwest::Client,
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl Serve {
+    /// Starts `serve ARGS` on a free port and waits until `/healthz` answers.
+    pub async fn start(api_url: &str, tokens: &[String], args: &[&str]) -> Serve {
+        let port = free_port();
+        let logs = tempfile::NamedTempFile::new().unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all: Vec<&str> = vec![
+            "--api-url",
+            api_url,
+            "--retry-base",
+            "10ms",
+            "serve",
+            "--listen",
+            &listen,
+        ];
+        all.extend_from_slice(args);
+        let child = tokio::process::Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PANTHEON_MACHINE_TOKENS", tokens.join(" "))
+            .args(&all)
+            .stdin(Stdio::null())
+            .stdout(logs.reopen().unwrap())
+            .stderr(logs.reopen().unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("serve started");
+        let serve = Serve {
+            child,
+            port,
+            logs,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        };
+        for _ in 0..200 {
+            if serve
+                .try_get("/healthz")
+                .await
+                .is_some_and(|a| a.status == 200)
+            {
+                return serve;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("serve did not come up: {}", serve.log_text());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.logs.path()).unwrap_or_default()
+    }
+
+    pub async fn try_get(&self, path: &str) -> Option<Answer> {
+        self.request(reqwest::Method::GET, path, &[]).await
+    }
+
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Option<Answer> {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .timeout(Duration::from_secs(20));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.ok()?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.ok()?.to_vec();
+        Some(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.try_get(path)
+            .await
+            .unwrap_or_else(|| panic!("GET {path} failed; logs:\n{}", self.log_text()))
+    }
+
+    /// Polls `/metrics` until `ok` holds, or panics after `limit`.
+    pub async fn wait_metrics(&self, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let text = self.get("/metrics").await.text();
+            if ok(&text) {
+                return text;
+            }
+            if start.elapsed() > limit {
+                panic!(
+                    "condition not met within {limit:?}; last /metrics:\n{}\nlogs:\n{}",
+                    cut(&text),
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", signal, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+fn cut(text: &str) -> &str {
+    let mut end = text.len().min(4000);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Samples of one metric family: (labels text, value, timestamp).
+pub fn samples<'a>(text: &'a str, metric: &str) -> Vec<(&'a str, &'a str, Option<&'a str>)> {
+    let prefix = format!("{metric}{{");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .map(|l| {
+            let (labels, rest) = l.rsplit_once('}').unwrap();
+            let mut parts = rest.split_whitespace();
+            (
+                &labels[metric.len() + 1..],
+                parts.next().unwrap(),
+                parts.next(),
+            )
+        })
+        .collect()
+}
+
+/// The value of an unlabelled self-metric, e.g. `pantheon_exporter_site_refresh_errors_total`.
+pub fn scalar(text: &str, metric: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(metric) && l[metric.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
