@@ -1,5 +1,7 @@
 //! Logs go to stderr, as text or one JSON object per line.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;

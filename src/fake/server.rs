@@ -151,6 +151,11 @@ impl FakeServer {
         self.state.lock().sessions.clear();
     }
 
+    /// Every session string handed out since start (secrets: for leak tests only).
+    pub fn issued_sessions(&self) -> Vec<String> {
+        self.state.lock().issued.clone()
+    }
+
     /// Disables (or re-enables) a machine token: login answers 401 and its sessions die.
     pub fn set_token_enabled(&self, token: &str, enabled: bool) {
         let mut inner = self.state.lock();
@@ -275,6 +280,8 @@ struct Bucket {
 struct Inner {
     config: FakeConfig,
     sessions: HashMap<String, Session>,
+    /// Every session ever issued, for tests that prove none leaks.
+    issued: Vec<String>,
     disabled_tokens: HashSet<String>,
     faults: Vec<FaultRule>,
     fault_rng: StdRng,
@@ -299,6 +306,7 @@ impl State {
             inner: Mutex::new(Inner {
                 config,
                 sessions: HashMap::new(),
+                issued: Vec::new(),
                 disabled_tokens: HashSet::new(),
                 faults: Vec::new(),
                 fault_rng: StdRng::seed_from_u64(seed),
@@ -745,6 +753,7 @@ impl Inner {
         let session = format!("{user_id}:{}:{}", random_uuid(), random_alnum(21));
         let ttl_ms = i64::try_from(self.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
         let expires_ms = self.now_ms().saturating_add(ttl_ms);
+        self.issued.push(session.clone());
         self.sessions.insert(
             session.clone(),
             Session {
