@@ -176,6 +176,9 @@ pub struct ServeArgs {
     /// Traffic fetched on each refresh (daily, 1-28).
     #[arg(long, default_value = "2d", value_name = "DURATION", value_parser = parse_daily)]
     pub refresh_duration: TrafficDuration,
+    /// TLS and basic-auth settings, in the Prometheus exporter-toolkit format.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
     /// Scheduler tick (tests shorten it).
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_timeout)]
     pub tick: Duration,

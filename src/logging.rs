@@ -26,9 +26,11 @@ pub fn init(format: LogFormat, level: Option<&str>, debug: bool, default: &str) 
             filter = filter.add_directive(directive);
         }
     }
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(color);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

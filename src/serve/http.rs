@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 use warp::Filter;
 
+use super::webconfig::WebConfig;
 use super::{Shared, page};
 
 type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
@@ -27,12 +28,30 @@ pub const PROM_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request heads larger than this are refused.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// A TLS client that has not finished its handshake by then is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; more wait in the kernel's backlog. Each idle connection
+/// costs a few KiB, and slow ones are dropped by the header timeout.
+pub const MAX_CONNECTIONS: usize = 4096;
 
 /// Accepts connections until `cancel`, then lets in-flight responses finish.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, cancel: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    web: WebConfig,
+    cancel: CancellationToken,
+) {
     let routes = routes(shared.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
         let (stream, _peer) = tokio::select! {
             _ = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -46,21 +65,55 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, cancel: Cancellat
             },
         };
         let shared = shared.clone();
+        let auth = web.auth.clone();
         let warp_service = warp::service(routes.clone());
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let shared = shared.clone();
+            let auth = auth.clone();
             let mut warp_service = warp_service.clone();
-            async move { Ok::<_, Infallible>(handle(req, &shared, &mut warp_service).await) }
+            async move {
+                Ok::<_, Infallible>(handle(req, &shared, auth.as_deref(), &mut warp_service).await)
+            }
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(MAX_HEADER_BYTES.max(8192))
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let builder = {
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_HEADER_BYTES.max(8192))
+                .keep_alive(true);
+            b
+        };
+        let tls = web.tls.clone();
+        let watcher = graceful.watcher();
+        let cancel = cancel.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let _permit = permit;
+            let result = match tls {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => h,
+                    };
+                    match handshake {
+                        Ok(Ok(tls_stream)) => {
+                            watcher
+                                .watch(builder.serve_connection(TokioIo::new(tls_stream), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
@@ -69,10 +122,29 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, cancel: Cancellat
     graceful.shutdown().await;
 }
 
-async fn handle<S>(req: Request<Incoming>, shared: &Shared, warp_service: &mut S) -> Response<Body>
+async fn handle<S>(
+    req: Request<Incoming>,
+    shared: &Shared,
+    auth: Option<&super::webconfig::BasicAuth>,
+    warp_service: &mut S,
+) -> Response<Body>
 where
     S: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>,
 {
+    if let Some(auth) = auth {
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if req.uri().path() != "/healthz" && !auth.check(header) {
+            let mut resp = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"pantheon-metrics\""),
+            );
+            return resp;
+        }
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = plain(
             StatusCode::METHOD_NOT_ALLOWED,

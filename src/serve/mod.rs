@@ -6,6 +6,7 @@ mod http;
 mod page;
 mod scheduler;
 mod telemetry;
+pub mod webconfig;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -183,8 +184,48 @@ pub async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) {
     }
 }
 
+/// Raises the soft limit on open files to the hard limit, as Go programs do by default: an
+/// exporter facing many scrapers and slow clients should not run out at 1,024.
+/// Returns the limit now in force.
+// `rlim_t` is not u64 on every platform.
+#[allow(clippy::unnecessary_cast)]
+pub fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return None;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    return Some(raised.rlim_cur as u64);
+                }
+            }
+        }
+        Some(lim.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Runs the exporter until SIGINT or SIGTERM.
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
+    raise_fd_limit();
+    let web = match &args.web_config_file {
+        Some(path) => webconfig::WebConfig::load(path).map_err(|e| UsageError(e.to_string()))?,
+        None => webconfig::WebConfig::default(),
+    };
     let addr: SocketAddr = args.listen_addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -214,7 +255,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
         })
         .collect();
     let shared = Arc::new(Shared::new(settings, telemetry, accounts));
-    tracing::info!(address = %local, url = %format!("http://{}/", display_addr(local)), "serving /metrics");
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %local, url = %format!("{scheme}://{}/", display_addr(local)), "serving /metrics");
 
     let cancel = CancellationToken::new();
     let tracker = tokio_util::task::TaskTracker::new();
@@ -228,7 +270,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
     tracker.spawn(scheduler.run(cancel.clone()));
     tracker.close();
 
-    let server = http::serve(listener, shared.clone(), cancel.clone());
+    let server = http::serve(listener, shared.clone(), web, cancel.clone());
     tokio::pin!(server);
     tokio::select! {
         _ = &mut server => {}
