@@ -132,6 +132,12 @@ impl SiteEntry {
     pub fn days(&self) -> impl Iterator<Item = &Day> + '_ {
         self.days.iter().map(|s| &s.day)
     }
+
+    /// Stale: the last fetch failed and nothing succeeded for longer than `max_age` seconds.
+    /// Its data is still served (it is the best there is) until the site leaves the lists.
+    pub fn is_stale(&self, now: i64, max_age: i64) -> bool {
+        self.last_error.is_some() && self.last_refresh.is_none_or(|t| now - t > max_age)
+    }
 }
 
 /// All sites held, sorted as the exposition wants them.

@@ -46,11 +46,20 @@ pub fn render(shared: &Shared) -> String {
 
     let store = lock(&shared.store);
     let _ = writeln!(out, "<h2>Sites ({})</h2>", store.len());
-    out.push_str("<table><tr><th>account</th><th>name</th><th>label</th><th>plan</th><th>days held</th><th>last refresh</th><th>last error</th></tr>\n");
+    out.push_str("<table><tr><th>account</th><th>name</th><th>label</th><th>plan</th><th>days held</th><th>last refresh</th><th>state</th><th>last error</th></tr>\n");
+    let now = shared.clock.now();
+    let max_age = shared.settings.refresh_interval.as_secs() as i64;
     for (_, e) in store.iter() {
+        let state = if e.is_stale(now, max_age) {
+            "<td class=\"down\">stale</td>"
+        } else if e.last_refresh.is_none() {
+            "<td>pending</td>"
+        } else {
+            "<td class=\"up\">ok</td>"
+        };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{state}<td>{}</td></tr>",
             escape(&e.account),
             escape(&e.site.name),
             escape(&e.site.label),

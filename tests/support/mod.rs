@@ -178,18 +178,22 @@ impl Answer {
 impl Serve {
     /// Starts `serve ARGS` on a free port and waits until `/healthz` answers.
     pub async fn start(api_url: &str, tokens: &[String], args: &[&str]) -> Serve {
+        Serve::start_with(api_url, tokens, &[], args).await
+    }
+
+    /// Starts `pantheon-metrics GLOBAL serve ARGS`.
+    pub async fn start_with(
+        api_url: &str,
+        tokens: &[String],
+        global: &[&str],
+        args: &[&str],
+    ) -> Serve {
         let port = free_port();
         let logs = tempfile::NamedTempFile::new().unwrap();
         let listen = format!("127.0.0.1:{port}");
-        let mut all: Vec<&str> = vec![
-            "--api-url",
-            api_url,
-            "--retry-base",
-            "10ms",
-            "serve",
-            "--listen",
-            &listen,
-        ];
+        let mut all: Vec<&str> = vec!["--api-url", api_url, "--retry-base", "10ms"];
+        all.extend_from_slice(global);
+        all.extend_from_slice(&["serve", "--listen", &listen]);
         all.extend_from_slice(args);
         let child = tokio::process::Command::new(BIN)
             .env_clear()
