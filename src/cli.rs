@@ -258,6 +258,30 @@ impl FetchArgs {
     }
 }
 
+/// The environment variables the command line reads.
+pub const ENV_VARS: [&str; 7] = [
+    "PANTHEON_API_URL",
+    "PANTHEON_MACHINE_TOKENS_FILE",
+    "PANTHEON_ENV",
+    "ORG_ID",
+    "SITE_LIMIT",
+    "REFRESH_INTERVAL",
+    "LOG_LEVEL",
+];
+
+/// Treats our environment variables set to an empty value as unset, as the reference
+/// exporter does: compose files and Kubernetes manifests often pass `ORG_ID=`.
+/// Call it first thing in `main`, before any thread exists.
+pub fn drop_empty_env() {
+    for name in ENV_VARS {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            // SAFETY: called at the start of main, before the runtime or any other thread
+            // starts, so nothing reads the environment concurrently.
+            unsafe { std::env::remove_var(name) };
+        }
+    }
+}
+
 /// Flags of the reference Go exporter (`pantheon-metrics-exporter -env=live -port=8080
 /// -refreshInterval=60 -debug -siteLimit=10 -orgID=X`) and ours.
 const LEGACY_FLAGS: [(&str, &str, bool); 6] = [

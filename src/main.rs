@@ -5,6 +5,7 @@ use pantheon_metrics::cli::{Cli, Command};
 use pantheon_metrics::commands::{self, Exit};
 
 fn main() -> ExitCode {
+    pantheon_metrics::cli::drop_empty_env();
     let cli = Cli::parse_from(pantheon_metrics::cli::legacy_args(std::env::args_os()));
     let default_level = if matches!(cli.command, Command::Serve(_)) {
         "info"

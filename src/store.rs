@@ -147,6 +147,8 @@ pub struct Store {
     by_id: HashMap<String, SiteKey>,
     /// Bumped on every change; a renderer compares it with what it rendered last.
     generation: u64,
+    /// Sites without their full history yet (kept here so reading it costs nothing).
+    pending: usize,
 }
 
 impl Store {
@@ -156,6 +158,11 @@ impl Store {
 
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Sites still waiting for a successful full-history fetch.
+    pub fn pending_backfill(&self) -> usize {
+        self.pending
     }
 
     pub fn len(&self) -> usize {
@@ -215,6 +222,7 @@ impl Store {
                 version: 0,
             },
         );
+        self.pending += 1;
         self.generation += 1;
         true
     }
@@ -242,8 +250,9 @@ impl Store {
         entry.last_error = None;
         if merge != Merge::Rebuild {
             entry.last_refresh = Some(now);
-            if full {
+            if full && !entry.backfilled {
                 entry.backfilled = true;
+                self.pending -= 1;
             }
         }
         if let Merge::Changed(_) = merge {

@@ -14,23 +14,41 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|i| Value::from(i)),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::String),
         // Values under the keys the decoders look for, so the interesting paths run.
-        prop_oneof![Just("id"), Just("timestamp"), Just("1762732800"), Just("-5")].prop_map(|s| Value::String(s.into())),
+        prop_oneof![
+            Just("id"),
+            Just("timestamp"),
+            Just("1762732800"),
+            Just("-5")
+        ]
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
         let keys = prop_oneof![
-            Just("id".to_string()), Just("name".to_string()), Just("label".to_string()),
-            Just("site".to_string()), Just("timeseries".to_string()), Just("timestamp".to_string()),
-            Just("visits".to_string()), Just("pages_served".to_string()), Just("attributes".to_string()),
-            Just("organization".to_string()), Just("profile".to_string()), Just("session".to_string()),
-            Just("expires_at".to_string()), Just("user_id".to_string()), Just("created".to_string()),
+            Just("id".to_string()),
+            Just("name".to_string()),
+            Just("label".to_string()),
+            Just("site".to_string()),
+            Just("timeseries".to_string()),
+            Just("timestamp".to_string()),
+            Just("visits".to_string()),
+            Just("pages_served".to_string()),
+            Just("attributes".to_string()),
+            Just("organization".to_string()),
+            Just("profile".to_string()),
+            Just("session".to_string()),
+            Just("expires_at".to_string()),
+            Just("user_id".to_string()),
+            Just("created".to_string()),
             ".{0,6}",
         ];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(keys, inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(keys, inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -66,7 +84,11 @@ proptest! {
 fn parse_line(line: &str) -> Option<(String, Vec<(String, String)>, f64, Option<i64>)> {
     let brace = line.find('{')?;
     let name = &line[..brace];
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    {
         return None;
     }
     let mut labels = Vec::new();

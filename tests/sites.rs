@@ -228,3 +228,24 @@ async fn tokens_file_is_read() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(site_pairs(&run.stdout).len(), 2);
 }
+
+#[tokio::test]
+async fn empty_environment_variables_count_as_unset() {
+    let config = single_account_world(3);
+    let tokens = tokens_of(&config);
+    let server = FakeServer::start(config).await.unwrap();
+    let run = run_env(
+        &server.url(),
+        &tokens,
+        &["sites", "--format", "json"],
+        &[
+            ("ORG_ID", ""),
+            ("SITE_LIMIT", ""),
+            ("PANTHEON_ENV", ""),
+            ("LOG_LEVEL", ""),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(site_pairs(&run.stdout).len(), 3);
+}

@@ -284,7 +284,14 @@ async fn fetch_site(
     let telemetry = &shared.telemetry;
     match result {
         Ok(traffic) => {
-            let merge = lock(&shared.store).record_fetch(id, &traffic.days, full, now);
+            let (merge, pending) = {
+                let mut store = lock(&shared.store);
+                (
+                    store.record_fetch(id, &traffic.days, full, now),
+                    store.pending_backfill(),
+                )
+            };
+            telemetry.backfill_pending.set(pending as i64);
             match merge {
                 Some(Merge::Rebuild) => {
                     telemetry.rebuild_ignored.inc();
