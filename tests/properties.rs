@@ -13,7 +13,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|i| Value::from(i)),
+        any::<i64>().prop_map(Value::from),
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::String),
@@ -81,7 +81,10 @@ proptest! {
 
 /// A strict reader of one sample line: `name{k="v",...} value [timestamp]`, unescaping
 /// label values. `None` for anything that is not exactly that.
-fn parse_line(line: &str) -> Option<(String, Vec<(String, String)>, f64, Option<i64>)> {
+/// One parsed sample: name, labels, value, timestamp.
+type Sample = (String, Vec<(String, String)>, f64, Option<i64>);
+
+fn parse_line(line: &str) -> Option<Sample> {
     let brace = line.find('{')?;
     let name = &line[..brace];
     if name.is_empty()
