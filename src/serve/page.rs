@@ -15,10 +15,12 @@ pub fn render(shared: &Shared) -> String {
     out.push_str("</head><body>\n<h1>pantheon-metrics exporter</h1>\n");
     let _ = writeln!(
         out,
-        "<p>Version {} · environment <b>{}</b> · history {:?} · refresh every {}s · <a href=\"/metrics\">/metrics</a></p>",
+        "<p>Version {} · environment <b>{}</b> · history {} · refresh every {}s · <a href=\"/metrics\">/metrics</a></p>",
         env!("CARGO_PKG_VERSION"),
         escape(&s.environment),
-        s.history,
+        clap::ValueEnum::to_possible_value(&s.history)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default(),
         s.refresh_interval.as_secs()
     );
 
