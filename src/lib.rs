@@ -14,6 +14,7 @@ pub mod logging;
 pub mod model;
 pub mod output;
 pub mod pantheon;
+pub mod remote_write;
 pub mod render;
 pub mod serve;
 pub mod store;

@@ -1,0 +1,330 @@
+//! Which samples to push for a site's days, so that no store ever sees two values at one
+//! timestamp of a series.
+//!
+//! - A day is *final* once it is older than the refresh window (its start is before
+//!   `today - refresh_days`): refreshes no longer read it, so its value no longer changes.
+//!   It is pushed once, at its own 00:00 UTC timestamp: the whole history on backfill, then
+//!   each day as it ages out of the window (checked on every update and every minute).
+//! - The newest day, while it still changes, is pushed as the series' current value stamped
+//!   with the push time, the way a scrape would stamp it (strictly increasing per site).
+//!   Days between the two are not pushed until they are final.
+//! - A final all-zero day of a site that holds no traffic at all may be the daily rebuild's
+//!   answer to a new site: it is held back until the site shows traffic.
+//! - A site whose labels change starts over (new series get the whole history).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::proto::{Label, Sample, SeriesSamples, labels};
+use crate::model::{DAY_SECONDS, Day, Site, day_start};
+use crate::render::prom::FAMILIES;
+
+/// A site's days as held after a successful fetch.
+#[derive(Clone, Debug)]
+pub struct SiteUpdate {
+    pub id: String,
+    pub account: Arc<str>,
+    pub site: Arc<Site>,
+    /// Oldest first.
+    pub days: Vec<Day>,
+}
+
+/// What the scheduler tells the remote writer.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Update(SiteUpdate),
+    /// The site left the site lists (or this replica's shard).
+    Removed(String),
+}
+
+fn value_of(family: &str, day: &Day) -> Option<f64> {
+    Some(match family {
+        "pantheon_visits" => day.visits as f64,
+        "pantheon_pages_served" => day.pages_served as f64,
+        "pantheon_cache_hits" => day.cache_hits as f64,
+        "pantheon_cache_misses" => day.cache_misses as f64,
+        _ => return day.cache_hit_ratio(),
+    })
+}
+
+struct Planned {
+    account: Arc<str>,
+    site: Arc<Site>,
+    series: Vec<Arc<Vec<Label>>>,
+    days: Vec<Day>,
+    /// Every day up to this start was pushed as final.
+    final_through: Option<i64>,
+    last_live_ms: i64,
+}
+
+impl Planned {
+    fn new(account: Arc<str>, site: Arc<Site>) -> Planned {
+        let series = FAMILIES
+            .iter()
+            .map(|f| {
+                Arc::new(labels(&[
+                    ("__name__", f.name),
+                    ("account", &account),
+                    ("label", &site.label),
+                    ("name", &site.name),
+                    ("plan", &site.plan),
+                ]))
+            })
+            .collect();
+        Planned {
+            account,
+            site,
+            series,
+            days: Vec::new(),
+            final_through: None,
+            last_live_ms: i64::MIN,
+        }
+    }
+
+    fn same_labels(&self, account: &str, site: &Site) -> bool {
+        *self.account == *account
+            && self.site.label == site.label
+            && self.site.name == site.name
+            && self.site.plan == site.plan
+    }
+}
+
+/// Turns site updates into samples; one per exporter, shared by all receivers.
+pub struct Planner {
+    refresh_days: i64,
+    sites: HashMap<String, Planned>,
+}
+
+impl Planner {
+    /// `refresh_days`: the `--refresh-duration` in days; days inside it still change.
+    pub fn new(refresh_days: u32) -> Planner {
+        Planner {
+            refresh_days: i64::from(refresh_days.max(1)),
+            sites: HashMap::new(),
+        }
+    }
+
+    /// The start of the oldest day that may still change at `now_ms`; older days are final.
+    ///
+    /// ```
+    /// use pantheon_metrics::remote_write::Planner;
+    /// let p = Planner::new(2);
+    /// // 2025-11-12 10:00 UTC: 11-10 and later still change, 11-09 is final.
+    /// assert_eq!(p.final_before(1_762_941_600_000), 1_762_732_800);
+    /// ```
+    pub fn final_before(&self, now_ms: i64) -> i64 {
+        day_start(now_ms.div_euclid(1000)) - self.refresh_days * DAY_SECONDS
+    }
+
+    /// Sites tracked.
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    pub fn handle(&mut self, event: Event, now_ms: i64) -> Vec<SeriesSamples> {
+        match event {
+            Event::Update(u) => self.update(u, now_ms),
+            Event::Removed(id) => {
+                self.sites.remove(&id);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Samples for a site's new state: days that became final, and its current value.
+    pub fn update(&mut self, u: SiteUpdate, now_ms: i64) -> Vec<SeriesSamples> {
+        let cutoff = self.final_before(now_ms);
+        let planned = self
+            .sites
+            .entry(u.id)
+            .or_insert_with(|| Planned::new(u.account.clone(), u.site.clone()));
+        if !planned.same_labels(&u.account, &u.site) {
+            let last_live_ms = planned.last_live_ms;
+            *planned = Planned::new(u.account, u.site);
+            planned.last_live_ms = last_live_ms;
+        }
+        planned.days = u.days;
+        let mut out = vec![Vec::new(); FAMILIES.len()];
+        finals(planned, cutoff, &mut out);
+        if let Some(newest) = planned.days.last().filter(|d| d.timestamp >= cutoff) {
+            let ts = now_ms.max(planned.last_live_ms.saturating_add(1));
+            planned.last_live_ms = ts;
+            push_day(&mut out, newest, ts);
+        }
+        collect(planned, out)
+    }
+
+    /// Days that became final since the last call (at midnight UTC), for every site.
+    pub fn age(&mut self, now_ms: i64) -> Vec<SeriesSamples> {
+        let cutoff = self.final_before(now_ms);
+        let mut all = Vec::new();
+        for planned in self.sites.values_mut() {
+            let mut out = vec![Vec::new(); FAMILIES.len()];
+            finals(planned, cutoff, &mut out);
+            all.extend(collect(planned, out));
+        }
+        all
+    }
+}
+
+fn push_day(out: &mut [Vec<Sample>], day: &Day, timestamp: i64) {
+    for (i, f) in FAMILIES.iter().enumerate() {
+        if let Some(value) = value_of(f.name, day) {
+            out[i].push(Sample { value, timestamp });
+        }
+    }
+}
+
+fn finals(planned: &mut Planned, cutoff: i64, out: &mut [Vec<Sample>]) {
+    let any_traffic = planned.days.iter().any(|d| !d.is_zero());
+    for day in &planned.days {
+        if day.timestamp >= cutoff {
+            break;
+        }
+        if planned.final_through.is_some_and(|t| day.timestamp <= t) {
+            continue;
+        }
+        if day.is_zero() && !any_traffic {
+            break; // maybe the rebuild's zeros: wait until the site shows traffic
+        }
+        push_day(out, day, day.timestamp * 1000);
+        planned.final_through = Some(day.timestamp);
+    }
+}
+
+fn collect(planned: &Planned, out: Vec<Vec<Sample>>) -> Vec<SeriesSamples> {
+    out.into_iter()
+        .zip(&planned.series)
+        .filter(|(samples, _)| !samples.is_empty())
+        .map(|(mut samples, labels)| {
+            samples.sort_by_key(|s| s.timestamp);
+            SeriesSamples {
+                labels: labels.clone(),
+                samples,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY_MS: i64 = DAY_SECONDS * 1000;
+    /// 2025-11-12 00:00 UTC.
+    const T: i64 = 1_762_905_600;
+
+    fn day(ts: i64, v: u64) -> Day {
+        Day {
+            timestamp: ts,
+            visits: v,
+            pages_served: v * 2,
+            cache_hits: v,
+            cache_misses: v,
+        }
+    }
+
+    fn update(days: Vec<Day>) -> SiteUpdate {
+        SiteUpdate {
+            id: "id-1".into(),
+            account: Arc::from("ops@example.com"),
+            site: Arc::new(Site {
+                id: "id-1".into(),
+                name: "blog".into(),
+                label: "Blog".into(),
+                plan: "Basic".into(),
+                ..Site::default()
+            }),
+            days,
+        }
+    }
+
+    fn visits(series: &[SeriesSamples]) -> Vec<(i64, f64)> {
+        series
+            .iter()
+            .filter(|s| s.labels[0].value == "pantheon_visits")
+            .flat_map(|s| s.samples.iter().map(|x| (x.timestamp, x.value)))
+            .collect()
+    }
+
+    #[test]
+    fn backfill_pushes_final_days_at_their_start_and_the_newest_as_current() {
+        let mut p = Planner::new(2);
+        let now = T * 1000 + 3_600_000;
+        // 28 days ending yesterday.
+        let days: Vec<Day> = (1..=28)
+            .rev()
+            .map(|k| day(T - k * DAY_SECONDS, k as u64))
+            .collect();
+        let out = p.update(update(days.clone()), now);
+        let v = visits(&out);
+        // Final: everything before T - 2 days (26 days), then the newest at push time.
+        assert_eq!(v.len(), 27);
+        assert_eq!(v[0], ((T - 28 * DAY_SECONDS) * 1000, 28.0));
+        assert_eq!(v[25], ((T - 3 * DAY_SECONDS) * 1000, 3.0));
+        assert_eq!(v[26], (now, 1.0));
+        assert_eq!(out.len(), 5, "five families");
+        let labels: Vec<&str> = out[0].labels.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(labels, ["__name__", "account", "label", "name", "plan"]);
+
+        // A refresh changing the newest days: only the current value, never a final day again.
+        let mut changed = days.clone();
+        changed[27].visits = 50;
+        changed[26].visits = 40;
+        let out = p.update(update(changed.clone()), now + 1000);
+        assert_eq!(visits(&out), [(now + 1000, 50.0)]);
+        // Same millisecond again: the current value's timestamp still moves forward.
+        let out = p.update(update(changed.clone()), now + 1000);
+        assert_eq!(visits(&out), [(now + 1001, 50.0)]);
+
+        // After midnight the day before yesterday becomes final, pushed at its own start.
+        let out = p.age(now + DAY_MS);
+        assert_eq!(visits(&out), [((T - 2 * DAY_SECONDS) * 1000, 40.0)]);
+        assert!(p.age(now + DAY_MS).is_empty());
+    }
+
+    #[test]
+    fn zero_days_of_a_site_without_traffic_wait_for_traffic() {
+        let mut p = Planner::new(2);
+        let now = T * 1000;
+        let zeros: Vec<Day> = (1..=5).rev().map(|k| day(T - k * DAY_SECONDS, 0)).collect();
+        let out = p.update(update(zeros.clone()), now);
+        assert_eq!(visits(&out), [(now, 0.0)], "only the current value");
+        assert!(
+            out.iter()
+                .all(|s| s.labels[0].value != "pantheon_cache_hit_ratio"),
+            "no ratio without pages served"
+        );
+        let mut real = zeros;
+        for (i, d) in real.iter_mut().enumerate() {
+            *d = day(d.timestamp, i as u64 % 2 * 7);
+        }
+        let out = p.update(update(real), now + 1);
+        let v = visits(&out);
+        assert_eq!(v.len(), 4, "three final days and the current value: {v:?}");
+        assert_eq!(v[0], ((T - 5 * DAY_SECONDS) * 1000, 0.0));
+    }
+
+    #[test]
+    fn relabelled_sites_get_their_history_again_and_removed_sites_are_forgotten() {
+        let mut p = Planner::new(2);
+        let now = T * 1000;
+        let days: Vec<Day> = (1..=5).rev().map(|k| day(T - k * DAY_SECONDS, 3)).collect();
+        assert_eq!(visits(&p.update(update(days.clone()), now)).len(), 4);
+        assert_eq!(visits(&p.update(update(days.clone()), now + 1)).len(), 1);
+        let mut u = update(days.clone());
+        u.site = Arc::new(Site {
+            label: "New label".into(),
+            ..(*u.site).clone()
+        });
+        let out = p.update(u, now + 2);
+        assert_eq!(visits(&out).len(), 4);
+        assert!(out[0].labels.iter().any(|l| l.value == "New label"));
+        p.handle(Event::Removed("id-1".into()), now);
+        assert!(p.is_empty());
+    }
+}
