@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::{parse_duration, validate_environment};
 use crate::model::TrafficDuration;
 use crate::pantheon::DEFAULT_API_URL;
+use crate::serve::Shard;
 
 /// Traffic metrics of Pantheon sites: list sites, fetch daily metrics, or run a Prometheus exporter.
 #[derive(Debug, Parser)]
@@ -182,6 +183,38 @@ pub struct ServeArgs {
     /// Scheduler tick (tests shorten it).
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_timeout)]
     pub tick: Duration,
+    /// Run as shard K of N replicas: fetch and export only the sites whose id hashes
+    /// (FNV-1a 64) to K-1 modulo N.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Keep what is held in this file (JSON), so a restart serves it at once and fetches
+    /// only what is missing or stale.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+    /// Push every day learned to this Prometheus remote-write URL (repeatable).
+    #[arg(long, value_name = "URL", value_parser = parse_remote_url)]
+    pub remote_write: Vec<reqwest::Url>,
+    /// File whose first line is USERNAME:PASSWORD for every remote-write URL.
+    #[arg(long, value_name = "PATH", requires = "remote_write")]
+    pub remote_write_basic_auth_file: Option<PathBuf>,
+    /// File whose first line is a bearer token for every remote-write URL.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "remote_write",
+        conflicts_with = "remote_write_basic_auth_file"
+    )]
+    pub remote_write_bearer_token_file: Option<PathBuf>,
+    /// Remote-write batches kept per URL while it is slow or down (2000 samples each);
+    /// beyond, the oldest batch is dropped.
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub remote_write_queue_batches: u32,
+    /// Samples per remote-write request.
+    #[arg(long, hide = true, default_value_t = 2000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub remote_write_batch_samples: u32,
+    /// Longest wait between remote-write retries.
+    #[arg(long, hide = true, default_value = "5s", value_name = "DURATION", value_parser = parse_timeout)]
+    pub remote_write_max_backoff: Duration,
 }
 
 impl ServeArgs {
@@ -225,6 +258,24 @@ fn parse_daily(value: &str) -> Result<TrafficDuration, String> {
         return Err("must be a number of days (Nd)".into());
     }
     Ok(d)
+}
+
+fn parse_shard(value: &str) -> Result<Shard, String> {
+    value.parse()
+}
+
+fn parse_remote_url(value: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // The command line is visible to every user of the machine.
+        return Err("credentials do not belong on the command line: use \
+             --remote-write-basic-auth-file or --remote-write-bearer-token-file"
+            .into());
+    }
+    Ok(url)
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {
@@ -374,6 +425,55 @@ mod tests {
         let err =
             Cli::try_parse_from(["pantheon-metrics", "fetch", "--duration", "29d"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn shard_must_be_k_of_n() {
+        for bad in ["0/3", "4/3", "3", "x/y", "1/0", ""] {
+            let err =
+                Cli::try_parse_from(["pantheon-metrics", "serve", "--shard", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        let cli = Cli::try_parse_from(["pantheon-metrics", "serve", "--shard", "3/3"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.shard.unwrap().to_string(), "3/3");
+    }
+
+    #[test]
+    fn remote_write_urls_carry_no_credentials() {
+        for bad in [
+            "ftp://x/y",
+            "not a url",
+            "http://u:p@host/api/v1/write",
+            "http://u@host/",
+        ] {
+            let err = Cli::try_parse_from(["pantheon-metrics", "serve", "--remote-write", bad])
+                .unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        let err = Cli::try_parse_from([
+            "pantheon-metrics",
+            "serve",
+            "--remote-write-bearer-token-file",
+            "/x",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "auth without a URL");
+        let cli = Cli::try_parse_from([
+            "pantheon-metrics",
+            "serve",
+            "--remote-write",
+            "http://127.0.0.1:9090/api/v1/write",
+            "--remote-write",
+            "https://mimir.example.com/api/v1/push",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.remote_write.len(), 2);
     }
 
     #[test]

@@ -227,6 +227,31 @@ impl Store {
         true
     }
 
+    /// Puts back a site as it was saved (`serve --state-file`): its days (sorted by
+    /// timestamp, one per day), last refresh and backfill state. A site already held is
+    /// left alone. Returns true when the site was added.
+    pub fn restore_site(
+        &mut self,
+        account: Arc<str>,
+        owner: usize,
+        site: Arc<Site>,
+        days: Vec<StoredDay>,
+        last_refresh: Option<i64>,
+        backfilled: bool,
+    ) -> bool {
+        if !self.upsert_site(account, owner, site.clone()) {
+            return false;
+        }
+        if let Some(entry) = self.by_id.get(&site.id).and_then(|k| self.sites.get_mut(k)) {
+            entry.days = days;
+            entry.last_refresh = last_refresh;
+            entry.backfilled = backfilled;
+            entry.version += 1;
+            self.generation += 1;
+        }
+        true
+    }
+
     /// Forgets a site (it left every site list).
     pub fn remove(&mut self, id: &str) -> bool {
         let Some(key) = self.by_id.remove(id) else {
@@ -381,6 +406,30 @@ mod tests {
         assert_eq!(store.get("1").unwrap().days.len(), 1);
         assert!(store.remove("1"));
         assert!(store.get("1").is_none());
+    }
+
+    #[test]
+    fn restored_sites_keep_their_days_and_do_not_replace_held_ones() {
+        let mut store = Store::new();
+        let held = vec![StoredDay {
+            day: d(0, 5),
+            learned_at: 7,
+        }];
+        assert!(store.restore_site(
+            Arc::from("a@x"),
+            1,
+            site("1", "s"),
+            held.clone(),
+            Some(9),
+            true
+        ));
+        let e = store.get("1").unwrap();
+        assert_eq!(
+            (e.days.clone(), e.last_refresh, e.backfilled),
+            (held, Some(9), true)
+        );
+        assert!(!store.restore_site(Arc::from("a@x"), 1, site("1", "s"), Vec::new(), None, false));
+        assert_eq!(store.get("1").unwrap().days.len(), 1);
     }
 
     #[test]

@@ -5,11 +5,14 @@ mod exposition;
 mod http;
 mod page;
 mod scheduler;
+mod shard;
+pub mod state_file;
 mod telemetry;
 pub mod webconfig;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -18,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use exposition::{Exposition, Renderer};
 pub use http::{PROM_CONTENT_TYPE, accepts_gzip};
-pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size};
+pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size, fetch_span};
+pub use shard::{Shard, site_hash};
 pub use telemetry::Telemetry;
 
 use crate::cli::{GlobalArgs, HistoryMode, ServeArgs};
@@ -39,6 +43,8 @@ pub struct Settings {
     pub tick: Duration,
     pub refresh_duration: TrafficDuration,
     pub concurrency: usize,
+    /// This replica's share of the sites.
+    pub shard: Shard,
 }
 
 /// Wall-clock seconds that follow tokio's clock, so tests with a paused clock see days and
@@ -97,6 +103,11 @@ pub struct Shared {
     pub changed: Notify,
     /// Sites being fetched right now (never twice at once).
     pub in_flight: Mutex<HashSet<String>>,
+    /// Bumped on every change worth saving (fetches, list cycles); the state file writer
+    /// compares it with what it wrote last.
+    pub state_changes: AtomicU64,
+    /// Where learned days are pushed (`--remote-write`).
+    pub remote: Option<crate::remote_write::RemoteWrite>,
 }
 
 /// Poison only means a panic elsewhere; the data is still the best we have.
@@ -119,7 +130,14 @@ impl Shared {
             exposition: RwLock::new(Arc::new(Exposition::empty())),
             changed: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
+            state_changes: AtomicU64::new(0),
+            remote: None,
         }
+    }
+
+    /// Marks the held data as changed for the state file.
+    pub fn touch(&self) {
+        self.state_changes.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn exposition(&self) -> Arc<Exposition> {
@@ -242,7 +260,15 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
         tick: args.tick.min(args.refresh_interval),
         refresh_duration: args.refresh_duration,
         concurrency: ctx.concurrency,
+        shard: args.shard.unwrap_or_default(),
     };
+    telemetry
+        .shard
+        .with_label_values(&[
+            &settings.shard.index().to_string(),
+            &settings.shard.count().to_string(),
+        ])
+        .set(1);
     let accounts = ctx
         .accounts
         .iter()
@@ -254,12 +280,42 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
             last_error: None,
         })
         .collect();
-    let shared = Arc::new(Shared::new(settings, telemetry, accounts));
+    let cancel = CancellationToken::new();
+    let tracker = tokio_util::task::TaskTracker::new();
+    let remotes = remote_writers(&args, &telemetry)?;
+    let mut shared = Shared::new(settings, telemetry, accounts);
+    if !remotes.is_empty() {
+        shared.remote = Some(crate::remote_write::RemoteWrite::start(
+            remotes,
+            shared.settings.refresh_duration.count(),
+            &tracker,
+            &cancel,
+        ));
+    }
+    let shared = Arc::new(shared);
+    if shared.settings.shard.count() > 1 {
+        tracing::info!(shard = %shared.settings.shard, "serving one shard of the sites");
+    }
+    if let Some(path) = &args.state_file {
+        if state_file::restore(&shared, path).await > 0 {
+            // Serve the restored data from the very first scrape.
+            let (exposition, _) = Renderer::new(
+                shared.settings.history,
+                shared.settings.history_window.as_secs() as i64,
+            )
+            .render(&lock(&shared.store), shared.clock.now());
+            shared.set_exposition(exposition);
+        }
+        tracker.spawn(state_file::persist_loop(
+            shared.clone(),
+            path.clone(),
+            shared.settings.tick,
+            cancel.clone(),
+        ));
+    }
     let scheme = if web.tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %local, url = %format!("{scheme}://{}/", display_addr(local)), "serving /metrics");
 
-    let cancel = CancellationToken::new();
-    let tracker = tokio_util::task::TaskTracker::new();
     tracker.spawn(render_loop(shared.clone(), cancel.clone()));
     let scheduler = scheduler::Scheduler::new(
         shared.clone(),
@@ -290,6 +346,45 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
     }
     drop(ctx);
     Ok(Exit::Success)
+}
+
+/// One sender per `--remote-write` URL, with the credentials read from their files.
+fn remote_writers(
+    args: &ServeArgs,
+    telemetry: &Telemetry,
+) -> anyhow::Result<Vec<Arc<crate::remote_write::Remote>>> {
+    use crate::remote_write::{Auth, Options, Remote};
+    if args.remote_write.is_empty() {
+        return Ok(Vec::new());
+    }
+    let auth = match (
+        &args.remote_write_basic_auth_file,
+        &args.remote_write_bearer_token_file,
+    ) {
+        (Some(path), _) => Some(Auth::basic_from_file(path)?),
+        (None, Some(path)) => Some(Auth::bearer_from_file(path)?),
+        (None, None) => None,
+    };
+    let opts = Options {
+        max_samples: args.remote_write_batch_samples as usize,
+        max_batches: args.remote_write_queue_batches as usize,
+        max_backoff: args.remote_write_max_backoff,
+        ..Options::default()
+    };
+    let mut remotes = Vec::new();
+    for (i, url) in args.remote_write.iter().enumerate() {
+        let index = i + 1;
+        let remote = Remote::new(
+            index,
+            url.clone(),
+            auth.clone(),
+            opts.clone(),
+            telemetry.remote_write(index),
+        )?;
+        tracing::info!(remote = index, url = %crate::remote_write::display_url(url), "pushing learned days with remote write");
+        remotes.push(Arc::new(remote));
+    }
+    Ok(remotes)
 }
 
 fn display_addr(addr: SocketAddr) -> String {

@@ -24,6 +24,15 @@ pub fn render(shared: &Shared) -> String {
         s.refresh_interval.as_secs()
     );
 
+    if s.shard.count() > 1 {
+        let _ = writeln!(
+            out,
+            "<p>Shard <b>{}</b> of <b>{}</b>: this replica fetches and exports only the sites whose id hashes to it.</p>",
+            s.shard.index(),
+            s.shard.count()
+        );
+    }
+
     let accounts = lock(&shared.accounts).clone();
     let all_down = !accounts.is_empty() && accounts.iter().all(|a| a.up == Some(false));
     if all_down {

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Shared, lock};
 use crate::discovery::{self, AccountListing, DiscoveryOptions};
-use crate::model::{MAX_DAYS, TrafficDuration};
+use crate::model::{DAY_SECONDS, MAX_DAYS, TrafficDuration, day_start};
 use crate::pantheon::{Account, Client};
 use crate::store::Merge;
 
@@ -53,8 +53,52 @@ pub struct Scheduler {
 enum Kind {
     /// 28 days: a new site, or one whose backfill has not succeeded yet.
     Backfill,
-    /// `--refresh-duration` (unless the site still lacks its history).
+    /// `--refresh-duration`, or more when days are missing (see [`fetch_span`]).
     Refresh,
+}
+
+/// What a fetch asks for: `(duration, full)`, where `full` marks a 28-day backfill.
+///
+/// A site without its history (or without any day held) gets 28 days. Otherwise the
+/// fetch covers `--refresh-duration`, or more when days are missing between the newest
+/// day held and today (after downtime or a restart from the state file), up to 28 days.
+///
+/// ```
+/// use pantheon_metrics::model::TrafficDuration;
+/// use pantheon_metrics::serve::fetch_span;
+/// let two = TrafficDuration::days(2).unwrap();
+/// let today = 1_762_905_600; // 2025-11-12 00:00 UTC
+/// let now = today + 3600;
+/// let d = |n: i64| Some(today - n * 86_400);
+/// assert_eq!(fetch_span(true, d(1), now, two), (two, false));
+/// assert_eq!(fetch_span(true, d(5), now, two).0.to_string(), "6d");
+/// assert_eq!(fetch_span(true, d(40), now, two).0.to_string(), "28d");
+/// assert_eq!(fetch_span(false, d(1), now, two).0.to_string(), "28d");
+/// assert_eq!(fetch_span(true, None, now, two), (two, false));
+/// ```
+pub fn fetch_span(
+    backfilled: bool,
+    newest_held: Option<i64>,
+    now: i64,
+    refresh: TrafficDuration,
+) -> (TrafficDuration, bool) {
+    let full = TrafficDuration::days(MAX_DAYS).unwrap_or(refresh);
+    if !backfilled {
+        return (full, true);
+    }
+    let Some(newest) = newest_held else {
+        // Backfilled, and the API had no days: nothing is missing.
+        return (refresh, false);
+    };
+    let gap = (day_start(now) - day_start(newest)).div_euclid(DAY_SECONDS) + 1;
+    let want = i64::from(refresh.count()).max(gap);
+    if want >= i64::from(MAX_DAYS) {
+        return (full, true);
+    }
+    match TrafficDuration::days(want as u32) {
+        Ok(d) if want > i64::from(refresh.count()) => (d, false),
+        _ => (refresh, false),
+    }
 }
 
 impl Scheduler {
@@ -144,9 +188,13 @@ impl Scheduler {
                 }
             }
         }
-        let merged = discovery::merge(self.listings.iter().flatten(), self.discovery.site_limit);
+        let mut merged =
+            discovery::merge(self.listings.iter().flatten(), self.discovery.site_limit);
+        let shard = self.shared.settings.shard;
+        merged.retain(|f| shard.owns(&f.site.site.id));
         let wanted: HashSet<&str> = merged.iter().map(|f| f.site.site.id.as_str()).collect();
         let mut added = Vec::new();
+        let mut removed = Vec::new();
         let mut per_account: HashMap<usize, usize> = HashMap::new();
         {
             let mut store = lock(&self.shared.store);
@@ -154,6 +202,7 @@ impl Scheduler {
                 if !wanted.contains(id.as_str()) {
                     store.remove(&id);
                     tracing::info!(site = %id, "site left the site lists; dropped");
+                    removed.push(id);
                 }
             }
             for found in &merged {
@@ -169,8 +218,38 @@ impl Scheduler {
             store.trim(now);
         }
         self.queue.retain(|id| wanted.contains(id.as_str()));
-        self.queue.extend(added.iter().cloned());
+        // Every site held joins the round robin once: new ones, and those restored from the
+        // state file, which are fetched now only when stale (`catch_up`).
+        let queued: HashSet<&str> = self.queue.iter().map(String::as_str).collect();
+        let new: HashSet<&str> = added.iter().map(String::as_str).collect();
+        let joining: Vec<String> = merged
+            .iter()
+            .map(|f| f.site.site.id.as_str())
+            .filter(|id| !queued.contains(id))
+            .map(str::to_string)
+            .collect();
+        let stale_after = now - self.shared.settings.refresh_interval.as_secs() as i64;
+        let catch_up: Vec<String> = {
+            let store = lock(&self.shared.store);
+            joining
+                .iter()
+                .filter(|id| !new.contains(id.as_str()))
+                .filter(|id| {
+                    store.get(id).is_some_and(|e| {
+                        !e.backfilled || e.last_refresh.is_none_or(|t| t <= stale_after)
+                    })
+                })
+                .cloned()
+                .collect()
+        };
+        self.queue.extend(joining);
         lock(&self.retries).retain(|id, _| wanted.contains(id.as_str()));
+        if let Some(remote) = &self.shared.remote {
+            for id in removed {
+                remote.send(crate::remote_write::Event::Removed(id)).await;
+            }
+        }
+        self.shared.touch();
 
         let telemetry = &self.shared.telemetry;
         {
@@ -196,6 +275,15 @@ impl Scheduler {
         }
         for id in added {
             self.spawn_fetch(id, Kind::Backfill);
+        }
+        if !catch_up.is_empty() {
+            tracing::info!(
+                sites = catch_up.len(),
+                "catching up sites restored with stale or missing days"
+            );
+        }
+        for id in catch_up {
+            self.spawn_fetch(id, Kind::Refresh);
         }
         self.update_pending();
     }
@@ -262,21 +350,25 @@ async fn fetch_site(
     id: &str,
     kind: Kind,
 ) {
-    let Some((owner, backfilled, name)) = lock(&shared.store)
-        .get(id)
-        .map(|e| (e.owner, e.backfilled, e.site.name.clone()))
-    else {
+    let Some((owner, backfilled, name, newest)) = lock(&shared.store).get(id).map(|e| {
+        (
+            e.owner,
+            e.backfilled,
+            e.site.name.clone(),
+            e.days.last().map(|d| d.day.timestamp),
+        )
+    }) else {
         return; // removed meanwhile
     };
     let Some(account) = accounts.iter().find(|a| a.index() == owner) else {
         return;
     };
-    let full = kind == Kind::Backfill || !backfilled;
-    let duration = if full {
-        TrafficDuration::days(MAX_DAYS).unwrap_or(shared.settings.refresh_duration)
-    } else {
-        shared.settings.refresh_duration
-    };
+    let (duration, full) = fetch_span(
+        backfilled && kind != Kind::Backfill,
+        newest,
+        shared.clock.now(),
+        shared.settings.refresh_duration,
+    );
     let result = client
         .traffic(account, id, &shared.settings.environment, duration)
         .await;
@@ -284,14 +376,29 @@ async fn fetch_site(
     let telemetry = &shared.telemetry;
     match result {
         Ok(traffic) => {
-            let (merge, pending) = {
+            let (merge, update, pending) = {
                 let mut store = lock(&shared.store);
-                (
-                    store.record_fetch(id, &traffic.days, full, now),
-                    store.pending_backfill(),
-                )
+                let merge = store.record_fetch(id, &traffic.days, full, now);
+                let update = match (&shared.remote, merge) {
+                    (Some(_), Some(Merge::Changed(_) | Merge::Unchanged)) => {
+                        store.get(id).map(|e| crate::remote_write::SiteUpdate {
+                            id: id.to_string(),
+                            account: e.account.clone(),
+                            site: e.site.clone(),
+                            days: e.days().copied().collect(),
+                        })
+                    }
+                    _ => None,
+                };
+                (merge, update, store.pending_backfill())
             };
             telemetry.backfill_pending.set(pending as i64);
+            shared.touch();
+            if let (Some(remote), Some(update)) = (&shared.remote, update) {
+                remote
+                    .send(crate::remote_write::Event::Update(update))
+                    .await;
+            }
             match merge {
                 Some(Merge::Rebuild) => {
                     telemetry.rebuild_ignored.inc();

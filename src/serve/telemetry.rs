@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::pantheon::{Endpoint, RequestObserver};
@@ -19,6 +19,14 @@ pub struct Telemetry {
     pub rebuild_ignored: IntCounter,
     pub last_list_refresh: Gauge,
     pub backfill_pending: IntGauge,
+    /// `{shard, of}`: this replica's share of the sites (`serve --shard K/N`; 1/1 without).
+    pub shard: IntGaugeVec,
+    /// Remote write, by `remote` (the 1-based position of its `--remote-write` flag).
+    pub remote_write_sent: IntCounterVec,
+    pub remote_write_failed: IntCounterVec,
+    pub remote_write_dropped: IntCounterVec,
+    pub remote_write_queue: IntGaugeVec,
+    pub remote_write_last_success: GaugeVec,
 }
 
 impl Telemetry {
@@ -86,6 +94,54 @@ impl Telemetry {
                 "Sites still waiting for their history",
             )
             .expect("valid metric"),
+            shard: IntGaugeVec::new(
+                Opts::new(
+                    "pantheon_exporter_shard",
+                    "This replica's shard of the sites (serve --shard K/N); always 1",
+                ),
+                &["shard", "of"],
+            )
+            .expect("valid metric"),
+            remote_write_sent: IntCounterVec::new(
+                Opts::new(
+                    "pantheon_exporter_remote_write_samples_sent_total",
+                    "Samples the remote-write receiver accepted",
+                ),
+                &["remote"],
+            )
+            .expect("valid metric"),
+            remote_write_failed: IntCounterVec::new(
+                Opts::new(
+                    "pantheon_exporter_remote_write_samples_failed_total",
+                    "Samples the remote-write receiver refused (4xx); not retried",
+                ),
+                &["remote"],
+            )
+            .expect("valid metric"),
+            remote_write_dropped: IntCounterVec::new(
+                Opts::new(
+                    "pantheon_exporter_remote_write_samples_dropped_total",
+                    "Samples dropped from a full remote-write queue (oldest first)",
+                ),
+                &["remote"],
+            )
+            .expect("valid metric"),
+            remote_write_queue: IntGaugeVec::new(
+                Opts::new(
+                    "pantheon_exporter_remote_write_queue_length",
+                    "Samples waiting to be sent to the remote-write receiver",
+                ),
+                &["remote"],
+            )
+            .expect("valid metric"),
+            remote_write_last_success: GaugeVec::new(
+                Opts::new(
+                    "pantheon_exporter_remote_write_last_success_timestamp_seconds",
+                    "When the remote-write receiver last accepted a request, Unix seconds",
+                ),
+                &["remote"],
+            )
+            .expect("valid metric"),
             registry,
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -98,11 +154,32 @@ impl Telemetry {
             Box::new(t.rebuild_ignored.clone()),
             Box::new(t.last_list_refresh.clone()),
             Box::new(t.backfill_pending.clone()),
+            Box::new(t.shard.clone()),
+            Box::new(t.remote_write_sent.clone()),
+            Box::new(t.remote_write_failed.clone()),
+            Box::new(t.remote_write_dropped.clone()),
+            Box::new(t.remote_write_queue.clone()),
+            Box::new(t.remote_write_last_success.clone()),
         ];
         for c in collectors {
             t.registry.register(c).expect("metric names are unique");
         }
         t
+    }
+
+    /// The self-metrics of remote-write receiver `remote` (1-based).
+    pub fn remote_write(&self, remote: usize) -> crate::remote_write::Metrics {
+        let mut buf = itoa::Buffer::new();
+        let label = [buf.format(remote)];
+        let m = crate::remote_write::Metrics {
+            sent: self.remote_write_sent.with_label_values(&label),
+            failed: self.remote_write_failed.with_label_values(&label),
+            dropped: self.remote_write_dropped.with_label_values(&label),
+            queue_length: self.remote_write_queue.with_label_values(&label),
+            last_success: self.remote_write_last_success.with_label_values(&label),
+        };
+        m.queue_length.set(0);
+        m
     }
 
     /// The self-metrics in the text format.
