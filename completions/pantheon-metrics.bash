@@ -405,7 +405,7 @@ _pantheon__metrics() {
             return 0
             ;;
         pantheon__subcmd__metrics__subcmd__serve)
-            opts="-h -V --listen --port --refresh-interval --history --history-window --refresh-duration --tick --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
+            opts="-h -V --listen --port --refresh-interval --history --history-window --refresh-duration --web.config.file --tick --shard --state-file --remote-write --remote-write-basic-auth-file --remote-write-bearer-token-file --remote-write-queue-batches --remote-write-batch-samples --remote-write-max-backoff --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -435,7 +435,43 @@ _pantheon__metrics() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --web.config.file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tick)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-basic-auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-bearer-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-queue-batches)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-batch-samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-max-backoff)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

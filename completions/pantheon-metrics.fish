@@ -95,7 +95,16 @@ bootstrap\t'Timestamped days only for a while after they are learned or change'
 off\t'Only the newest day'"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l history-window -d 'With --history bootstrap: how long a learned or changed day is served with its timestamp' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l refresh-duration -d 'Traffic fetched on each refresh (daily, 1-28)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l web.config.file -d 'TLS and basic-auth settings, in the Prometheus exporter-toolkit format' -r -F
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l tick -d 'Scheduler tick (tests shorten it)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l shard -d 'Run as shard K of N replicas: fetch and export only the sites whose id hashes (FNV-1a 64) to K-1 modulo N' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l state-file -d 'Keep what is held in this file (JSON), so a restart serves it at once and fetches only what is missing or stale' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write -d 'Push every day learned to this Prometheus remote-write URL (repeatable)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-basic-auth-file -d 'File whose first line is USERNAME:PASSWORD for every remote-write URL' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-bearer-token-file -d 'File whose first line is a bearer token for every remote-write URL' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-queue-batches -d 'Remote-write batches kept per URL while it is slow or down (2000 samples each); beyond, the oldest batch is dropped' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-batch-samples -d 'Samples per remote-write request' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-max-backoff -d 'Longest wait between remote-write retries' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l api-url -d 'Base URL of the Pantheon API' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l tokens-file -d 'File of machine tokens, one per line (blank lines and # comments ignored)' -r -F
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l env -d 'Site environment whose traffic is read' -r
