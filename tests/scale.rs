@@ -161,6 +161,19 @@ async fn a_bad_shard_is_a_usage_error() {
 }
 
 #[tokio::test]
+async fn a_state_file_in_a_missing_folder_is_a_usage_error() {
+    let run = run_env(
+        "http://127.0.0.1:9/api",
+        &["mt-x".into()],
+        &["serve", "--state-file", "/nonexistent-folder/state.json"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+}
+
+#[tokio::test]
 async fn restart_with_a_state_file_serves_everything_at_once_and_refetches_nothing() {
     let config = single_account_world(5);
     let tokens = tokens_of(&config);

@@ -244,6 +244,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
         Some(path) => webconfig::WebConfig::load(path).map_err(|e| UsageError(e.to_string()))?,
         None => webconfig::WebConfig::default(),
     };
+    if let Some(path) = &args.state_file {
+        check_state_path(path)?;
+    }
     let addr: SocketAddr = args.listen_addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -346,6 +349,28 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
     }
     drop(ctx);
     Ok(Exit::Success)
+}
+
+/// The state file's folder must exist (the file itself is created on the first write).
+fn check_state_path(path: &std::path::Path) -> Result<(), UsageError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(UsageError(format!(
+            "--state-file {} is a directory; name a file in it",
+            path.display()
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--state-file {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// One sender per `--remote-write` URL, with the credentials read from their files.
