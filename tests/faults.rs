@@ -415,3 +415,27 @@ async fn survives_every_fault_at_once() {
     );
     r.retries_bounded(started.elapsed().as_secs() + 2);
 }
+
+#[tokio::test]
+async fn regression_failed_org_list_keeps_its_sites_with_their_account() {
+    let config = shared_world();
+    let sites = config.sites.len();
+    let mut r = rig(config, &[]).await;
+    let first = r.full(sites).await;
+    let before = held(&first);
+    // Every organization list now fails (after retries): the org's sites must stay under
+    // alpha, not hop to beta (which sees the same org) or vanish.
+    r.fake.add_fault(FaultRule::new(
+        RouteKind::OrgSites,
+        FaultAction::status(503),
+        None,
+    ));
+    let after = r.ride(6, &before, "org list failing").await;
+    assert!(complete(&after, sites));
+    assert!(
+        r.fake.log().count_status(RouteKind::OrgSites, 503) >= 6,
+        "the org list was retried and failed"
+    );
+    let page = r.serve.get("/").await.text();
+    assert!(page.contains("organization list(s) failed"), "{page}");
+}

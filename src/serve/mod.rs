@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use exposition::{Exposition, Renderer};
 pub use http::{PROM_CONTENT_TYPE, accepts_gzip};
-pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size, fetch_span};
+pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size, fetch_span, spread};
 pub use shard::{Shard, site_hash};
 pub use telemetry::Telemetry;
 

@@ -21,7 +21,9 @@ use crate::store::Merge;
 /// After a rebuild answer (all zeros), the site is asked again this much later.
 pub const REBUILD_RETRY: Duration = Duration::from_secs(600);
 
-/// Sites refreshed per tick: `ceil(sites / (interval / tick))`.
+/// The most sites refreshed in one tick: `ceil(sites / (interval / tick))`. The scheduler
+/// spreads `sites / (interval / tick)` per tick with a running remainder, so each site is
+/// refreshed exactly once per interval and no tick takes more than this.
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,6 +37,34 @@ pub fn batch_size(sites: usize, interval: Duration, tick: Duration) -> usize {
     (sites as f64 / ticks).ceil() as usize
 }
 
+/// One tick of the even spread: with `credit` owed from earlier ticks, how many sites to
+/// refresh now, and the credit left. Never more than [`batch_size`].
+///
+/// ```
+/// use std::time::Duration;
+/// use pantheon_metrics::serve::spread;
+/// let (hour, minute) = (Duration::from_secs(3600), Duration::from_secs(60));
+/// let mut credit = 0.0;
+/// let mut per_tick = Vec::new();
+/// for _ in 0..60 {
+///     let (take, left) = spread(credit, 100, hour, minute);
+///     per_tick.push(take);
+///     credit = left;
+/// }
+/// assert_eq!(per_tick.iter().sum::<usize>(), 100); // each site once per interval
+/// assert!(per_tick.iter().all(|&n| n <= 2));       // never a burst
+/// let (take, _) = spread(0.0, 5, hour, minute);
+/// assert_eq!(take, 0); // 5 sites an hour: one every 12 minutes, not one a minute
+/// ```
+pub fn spread(credit: f64, sites: usize, interval: Duration, tick: Duration) -> (usize, f64) {
+    let ticks = (interval.as_secs_f64() / tick.as_secs_f64().max(1e-3)).max(1.0);
+    let max = batch_size(sites, interval, tick);
+    let owed = credit + sites as f64 / ticks;
+    let take = ((owed + 1e-9).floor() as usize).min(max);
+    // What is left stays owed, bounded so a stall never turns into a burst later.
+    (take, (owed - take as f64).clamp(0.0, max as f64))
+}
+
 pub struct Scheduler {
     shared: Arc<Shared>,
     client: Client,
@@ -46,6 +76,8 @@ pub struct Scheduler {
     retries: Arc<std::sync::Mutex<HashMap<String, Instant>>>,
     fetch_slots: Arc<Semaphore>,
     tasks: JoinSet<()>,
+    /// Fractional sites owed to the round robin (see [`batch_size`]).
+    credit: f64,
 }
 
 /// Which traffic a fetch asks for.
@@ -119,6 +151,7 @@ impl Scheduler {
             retries: Arc::default(),
             fetch_slots: Arc::new(Semaphore::new(slots)),
             tasks: JoinSet::new(),
+            credit: 0.0,
         }
     }
 
@@ -166,7 +199,22 @@ impl Scheduler {
                 self.listings.iter_mut().zip(results).zip(states.iter_mut())
             {
                 match result {
-                    Ok(listing) => {
+                    Ok(mut listing) => {
+                        // An organization whose list failed this time keeps its sites until
+                        // a complete listing shows they are gone (else they would hop to
+                        // another account, or vanish, for one interval).
+                        if let (false, Some(previous)) =
+                            (listing.failed_orgs.is_empty(), slot.as_ref())
+                        {
+                            let present: HashSet<String> =
+                                listing.sites.iter().map(|s| s.id.clone()).collect();
+                            let kept = previous
+                                .sites
+                                .iter()
+                                .filter(|s| !present.contains(&s.id))
+                                .cloned();
+                            listing.sites.extend(kept.collect::<Vec<_>>());
+                        }
                         state.name = listing.label.to_string();
                         state.up = Some(true);
                         state.last_error = if listing.failed_orgs.is_empty() {
@@ -291,8 +339,9 @@ impl Scheduler {
     /// One tick: the next batch of the round robin, plus sites whose rebuild retry is due.
     fn on_tick(&mut self) {
         let s = &self.shared.settings;
-        let batch = batch_size(self.queue.len(), s.refresh_interval, s.tick);
-        for _ in 0..batch.min(self.queue.len()) {
+        let (take, credit) = spread(self.credit, self.queue.len(), s.refresh_interval, s.tick);
+        self.credit = credit;
+        for _ in 0..take.min(self.queue.len()) {
             if let Some(id) = self.queue.pop_front() {
                 self.queue.push_back(id.clone());
                 self.spawn_fetch(id, Kind::Refresh);
