@@ -1,14 +1,24 @@
 //! The `/metrics` body, rendered when data changes and never per scrape.
 //!
-//! Each site keeps its rendered [`SiteFragments`] until its data (or, with `--history
-//! bootstrap`, its window) changes; a new body is a memcpy-level assembly of the fragments.
-//! The gzip form is compressed once per body, lazily, as a sync-flushed deflate stream,
-//! so each scrape only compresses its small self-metrics tail and appends it (the way
-//! pigz joins independently compressed blocks).
+//! The body is kept as a list of shared chunks, never as one contiguous copy: per family its
+//! `# HELP`/`# TYPE` header, then that family's lines of every site, in runs of consecutive
+//! sites ("groups", about [`GROUP_SPREAD`] sites each). A site whose data (or, with
+//! `--history bootstrap`, whose window) changes re-renders only its group; every other
+//! group's bytes are reused as they are, so an update costs one group, not the whole body,
+//! and a scrape hands out reference-counted chunks without copying.
+//!
+//! Group boundaries depend on the site ids only (a site starts a group when a hash of its id
+//! says so), so adding or removing a site disturbs its own group and no other.
+//!
+//! The gzip form is made of independently compressed, sync-flushed deflate segments, one per
+//! group and family, compressed once per group and lazily (on the first gzip scrape that
+//! needs it), then concatenated the way pigz joins blocks; the CRC is combined from the
+//! segments' CRCs. Each scrape only compresses its small self-metrics tail and appends it.
 
 use std::collections::HashMap;
+use std::hash::Hasher as _;
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use flate2::Compression;
@@ -16,177 +26,409 @@ use flate2::write::DeflateEncoder;
 
 use crate::cli::HistoryMode;
 use crate::model::Day;
-use crate::render::{Format, SiteFragments, TimestampMode, assemble, assembled_len};
+use crate::render::{FAMILIES, Format, SiteFragments, TimestampMode, assemble};
 use crate::store::{SiteEntry, Store};
+
+/// Sites per group on average: small enough that re-rendering a group after one site
+/// changes is cheap, large enough that chunks (and deflate segments) are tens of KB with
+/// 28 days of history.
+pub const GROUP_SPREAD: u64 = 8;
+/// A group never holds more sites than this, whatever the ids hash to.
+const GROUP_MAX: usize = 4 * GROUP_SPREAD as usize;
+
+const NFAM: usize = FAMILIES.len();
+
+/// One compressed piece of the gzip body.
+struct Segment {
+    /// Sync-flushed raw deflate data (byte-aligned, not final).
+    data: Bytes,
+    /// CRC-32 of the uncompressed bytes.
+    crc: crc32fast::Hasher,
+}
+
+impl Segment {
+    fn of(raw: &[u8]) -> Segment {
+        let mut crc = crc32fast::Hasher::new();
+        if raw.is_empty() {
+            return Segment {
+                data: Bytes::new(),
+                crc,
+            };
+        }
+        crc.update(raw);
+        let mut enc = DeflateEncoder::new(Vec::with_capacity(raw.len() / 8), Compression::fast());
+        // Writing to a Vec cannot fail.
+        let _ = enc.write_all(raw);
+        let _ = enc.flush(); // sync flush: byte-aligned, not final
+        let mut data = std::mem::take(enc.get_mut());
+        data.shrink_to_fit();
+        Segment {
+            data: Bytes::from(data),
+            crc,
+        }
+    }
+}
+
+/// The `# HELP`/`# TYPE` lines of each family, plain and compressed (made once).
+struct Headers {
+    plain: [Bytes; NFAM],
+    deflated: [Segment; NFAM],
+}
+
+impl Headers {
+    fn new() -> Headers {
+        // The empty exposition is the five headers back to back, two lines each.
+        let mut all = Vec::new();
+        assemble(std::iter::empty(), Format::Prometheus, &mut all);
+        let all = Bytes::from(all);
+        let mut plain: [Bytes; NFAM] = Default::default();
+        let mut start = 0;
+        let mut newlines = 0;
+        let mut f = 0;
+        for (i, &b) in all.iter().enumerate() {
+            if b == b'\n' {
+                newlines += 1;
+                if newlines % 2 == 0 && f < NFAM {
+                    plain[f] = all.slice(start..i + 1);
+                    start = i + 1;
+                    f += 1;
+                }
+            }
+        }
+        let deflated = std::array::from_fn(|f| Segment::of(&plain[f]));
+        Headers { plain, deflated }
+    }
+}
+
+/// The lines of a run of consecutive sites, per family.
+struct Group {
+    families: [Bytes; NFAM],
+    deflated: OnceLock<[Segment; NFAM]>,
+}
+
+impl Group {
+    fn deflated(&self) -> &[Segment; NFAM] {
+        self.deflated
+            .get_or_init(|| std::array::from_fn(|f| Segment::of(&self.families[f])))
+    }
+
+    fn len(&self) -> usize {
+        self.families.iter().map(Bytes::len).sum()
+    }
+}
 
 /// One rendered body of site metrics.
 pub struct Exposition {
-    pub body: Bytes,
     /// The store generation it was rendered from.
     pub generation: u64,
-    deflated: OnceLock<Deflated>,
-}
-
-struct Deflated {
-    data: Bytes,
-    crc: crc32fast::Hasher,
+    /// `None` only for [`Exposition::empty`] (nothing rendered yet: an empty body).
+    headers: Option<Arc<Headers>>,
+    groups: Vec<Arc<Group>>,
+    len: usize,
+    /// CRC-32 of the whole body, combined from the segments on the first gzip scrape.
+    crc: OnceLock<crc32fast::Hasher>,
 }
 
 /// The ten-byte gzip member header: deflate, no name, no mtime, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 impl Exposition {
+    /// The body before the first render: empty.
     pub fn empty() -> Exposition {
-        Exposition::new(Vec::new(), 0)
-    }
-
-    fn new(body: Vec<u8>, generation: u64) -> Exposition {
         Exposition {
-            body: Bytes::from(body),
-            generation,
-            deflated: OnceLock::new(),
+            generation: 0,
+            headers: None,
+            groups: Vec::new(),
+            len: 0,
+            crc: OnceLock::new(),
         }
     }
 
-    fn deflated(&self) -> &Deflated {
-        self.deflated.get_or_init(|| {
-            let mut enc =
-                DeflateEncoder::new(Vec::with_capacity(self.body.len() / 8), Compression::fast());
-            // Writing to a Vec cannot fail.
-            let _ = enc.write_all(&self.body);
-            let _ = enc.flush(); // sync flush: byte-aligned, not final
-            let data = std::mem::take(enc.get_mut());
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(&self.body);
-            Deflated {
-                data: Bytes::from(data),
-                crc,
-            }
+    /// Bytes in the body.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first render.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The body's chunks in order (shared, not copied); empty chunks are left out.
+    pub fn chunks(&self) -> impl Iterator<Item = &Bytes> + '_ {
+        self.headers.iter().flat_map(move |h| {
+            (0..NFAM).flat_map(move |f| {
+                std::iter::once(&h.plain[f])
+                    .chain(self.groups.iter().map(move |g| &g.families[f]))
+                    .filter(|b| !b.is_empty())
+            })
         })
     }
 
-    /// The chunks of a gzip response whose decompressed content is `body` then `tail`.
+    /// The body as one contiguous copy (for tests and tools; scrapes never need it).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len);
+        for chunk in self.chunks() {
+            out.extend_from_slice(chunk);
+        }
+        out
+    }
+
+    /// The chunks of a plain response: the body, then `tail`.
+    pub fn plain_with_tail(&self, tail: Bytes) -> Vec<Bytes> {
+        let mut parts = Vec::with_capacity(NFAM * (self.groups.len() + 1) + 1);
+        parts.extend(self.chunks().cloned());
+        parts.push(tail);
+        parts
+    }
+
+    /// Deflated segments of the body in order, each with its CRC.
+    fn segments(&self) -> impl Iterator<Item = &Segment> + '_ {
+        self.headers.iter().flat_map(move |h| {
+            (0..NFAM).flat_map(move |f| {
+                std::iter::once(&h.deflated[f])
+                    .chain(self.groups.iter().map(move |g| &g.deflated()[f]))
+            })
+        })
+    }
+
+    /// The chunks of a gzip response whose decompressed content is the body then `tail`.
     pub fn gzip_with_tail(&self, tail: &[u8]) -> Vec<Bytes> {
-        let head = self.deflated();
+        let body_crc = self.crc.get_or_init(|| {
+            let mut crc = crc32fast::Hasher::new();
+            for segment in self.segments() {
+                crc.combine(&segment.crc);
+            }
+            crc
+        });
         let mut enc =
             DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
         let _ = enc.write_all(tail);
         let mut end = enc.finish().unwrap_or_default();
-        let mut crc = head.crc.clone();
+        let mut crc = body_crc.clone();
         let mut tail_crc = crc32fast::Hasher::new();
         tail_crc.update(tail);
         crc.combine(&tail_crc);
-        let total = (self.body.len() as u64).wrapping_add(tail.len() as u64);
+        let total = (self.len as u64).wrapping_add(tail.len() as u64);
         end.extend_from_slice(&crc.finalize().to_le_bytes());
         end.extend_from_slice(&(total as u32).to_le_bytes());
-        vec![
-            Bytes::from_static(&GZIP_HEADER),
-            head.data.clone(),
-            Bytes::from(end),
-        ]
+        let mut parts = Vec::with_capacity(NFAM * (self.groups.len() + 1) + 2);
+        parts.push(Bytes::from_static(&GZIP_HEADER));
+        parts.extend(
+            self.segments()
+                .filter(|s| !s.data.is_empty())
+                .map(|s| s.data.clone()),
+        );
+        parts.push(Bytes::from(end));
+        parts
     }
 }
 
 struct Cached {
     version: u64,
-    fragments: SiteFragments,
+    /// Unique per rendering of this site's content; groups are keyed by their sites' serials.
+    serial: u64,
     /// With `--history bootstrap`: when a day's window ends and this must be redone.
     valid_until: Option<i64>,
+    /// This site begins a new group.
+    starts_group: bool,
 }
 
-/// Keeps each site's fragments and assembles bodies.
+/// Keeps each site's render state and the rendered groups, and makes bodies.
 pub struct Renderer {
     history: HistoryMode,
     window: i64,
-    cache: HashMap<String, Cached>,
+    cache: FastMap<String, Cached>,
+    /// The groups of the last body, by the serials of their sites.
+    groups: FastMap<Box<[u64]>, Arc<Group>>,
+    headers: Arc<Headers>,
+    next_serial: u64,
 }
+
+/// FNV-1a: a stable hash of a site id, for group boundaries.
+fn id_hash(id: &str) -> u64 {
+    let mut h = Fnv::default();
+    h.write(id.as_bytes());
+    h.0
+}
+
+/// FNV-1a as a `Hasher`: the render walk looks up every site and group on every render, and
+/// its keys (site ids, serials) come from us, not from an attacker, so SipHash buys nothing.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 impl Renderer {
     pub fn new(history: HistoryMode, window_secs: i64) -> Renderer {
         Renderer {
             history,
             window: window_secs.max(1),
-            cache: HashMap::new(),
+            cache: FastMap::default(),
+            groups: FastMap::default(),
+            headers: Arc::new(Headers::new()),
+            next_serial: 0,
         }
     }
 
-    /// Renders what changed since last time and assembles a body. Returns the body and the
+    /// Renders what changed since last time and makes a body. Returns the body and the
     /// earliest time at which it must be redone although no data changed (a bootstrap
     /// window ending).
     pub fn render(&mut self, store: &Store, now: i64) -> (Exposition, Option<i64>) {
         let mut next: Option<i64> = None;
-        let mut live: Vec<&str> = Vec::with_capacity(store.len());
+        let mut live = 0usize;
+        let mut groups: Vec<Arc<Group>> = Vec::new();
+        let mut kept: FastMap<Box<[u64]>, Arc<Group>> =
+            FastMap::with_capacity_and_hasher(self.groups.len(), Default::default());
+        let mut members: Vec<&SiteEntry> = Vec::with_capacity(GROUP_MAX);
+        let mut serials: Vec<u64> = Vec::with_capacity(GROUP_MAX);
         for (_, entry) in store.iter() {
+            live += 1;
             let id = entry.site.id.as_str();
-            live.push(id);
             let fresh = self.cache.get(id).is_some_and(|c| {
                 c.version == entry.version && c.valid_until.is_none_or(|t| t > now)
             });
             if !fresh {
-                let (fragments, valid_until) = self.render_site(entry, now);
-                self.cache.insert(
-                    id.to_string(),
-                    Cached {
-                        version: entry.version,
-                        fragments,
-                        valid_until,
-                    },
-                );
+                let (_, _, valid_until) = select_days(self.history, self.window, entry, now);
+                self.next_serial += 1;
+                let cached = Cached {
+                    version: entry.version,
+                    serial: self.next_serial,
+                    valid_until,
+                    starts_group: id_hash(id) % GROUP_SPREAD == 0,
+                };
+                self.cache.insert(id.to_string(), cached);
             }
-            if let Some(t) = self.cache.get(id).and_then(|c| c.valid_until) {
+            let Some(c) = self.cache.get(id) else {
+                continue;
+            };
+            if let Some(t) = c.valid_until {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
+            if !members.is_empty() && (c.starts_group || members.len() >= GROUP_MAX) {
+                groups.push(self.group(&members, &serials, &mut kept, now));
+                members.clear();
+                serials.clear();
+            }
+            members.push(entry);
+            serials.push(c.serial);
         }
-        if self.cache.len() != live.len() {
-            let keep: std::collections::HashSet<&str> = live.iter().copied().collect();
+        if !members.is_empty() {
+            groups.push(self.group(&members, &serials, &mut kept, now));
+        }
+        if self.cache.len() != live {
+            let keep: std::collections::HashSet<&str> =
+                store.iter().map(|(_, e)| e.site.id.as_str()).collect();
             self.cache.retain(|id, _| keep.contains(id.as_str()));
         }
-        let ordered = || {
-            live.iter()
-                .filter_map(|id| self.cache.get(*id))
-                .map(|c| &c.fragments)
+        self.groups = kept;
+        let len = self.headers.plain.iter().map(Bytes::len).sum::<usize>()
+            + groups.iter().map(|g| g.len()).sum::<usize>();
+        let exposition = Exposition {
+            generation: store.generation(),
+            headers: Some(self.headers.clone()),
+            groups,
+            len,
+            crc: OnceLock::new(),
         };
-        let mut body = Vec::with_capacity(assembled_len(ordered(), Format::Prometheus));
-        assemble(ordered(), Format::Prometheus, &mut body);
-        (Exposition::new(body, store.generation()), next)
+        (exposition, next)
     }
 
-    fn render_site(&self, entry: &SiteEntry, now: i64) -> (SiteFragments, Option<i64>) {
-        let (days, mode, valid_until): (Vec<Day>, TimestampMode, Option<i64>) = match self.history {
-            HistoryMode::Always => (
-                entry.days().copied().collect(),
-                TimestampMode::Prometheus,
-                None,
-            ),
-            HistoryMode::Off => (
-                entry.days.last().map(|d| d.day).into_iter().collect(),
-                TimestampMode::None,
-                None,
-            ),
-            HistoryMode::Bootstrap => {
-                let last = entry.days.len().saturating_sub(1);
-                let mut until: Option<i64> = None;
-                let days = entry
-                    .days
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, d)| {
-                        let ends = d.learned_at.saturating_add(self.window);
-                        let shown = *i == last || ends > now;
-                        if *i != last && ends > now {
-                            until = Some(until.map_or(ends, |u| u.min(ends)));
-                        }
-                        shown
-                    })
-                    .map(|(_, d)| d.day)
-                    .collect();
-                (days, TimestampMode::Prometheus, until)
+    /// The group of these sites: the last body's when none of them changed, else rendered.
+    fn group(
+        &self,
+        members: &[&SiteEntry],
+        serials: &[u64],
+        kept: &mut FastMap<Box<[u64]>, Arc<Group>>,
+        now: i64,
+    ) -> Arc<Group> {
+        if let Some(group) = self.groups.get(serials) {
+            kept.insert(serials.into(), group.clone());
+            return group.clone();
+        }
+        let fragments: Vec<SiteFragments> = members
+            .iter()
+            .map(|entry| {
+                let (days, mode, _) = select_days(self.history, self.window, entry, now);
+                SiteFragments::render(&entry.account, &entry.site, &days, mode)
+            })
+            .collect();
+        let families = std::array::from_fn(|f| {
+            let len = fragments.iter().map(|s| s.family(f).len()).sum();
+            let mut buf = Vec::with_capacity(len);
+            for fragment in &fragments {
+                buf.extend_from_slice(fragment.family(f));
             }
-        };
-        (
-            SiteFragments::render(&entry.account, &entry.site, &days, mode),
-            valid_until,
-        )
+            Bytes::from(buf)
+        });
+        let group = Arc::new(Group {
+            families,
+            deflated: OnceLock::new(),
+        });
+        kept.insert(serials.into(), group.clone());
+        group
+    }
+}
+
+/// The days of a site the body shows, how they are timestamped, and (bootstrap) when that
+/// selection changes next.
+fn select_days(
+    history: HistoryMode,
+    window: i64,
+    entry: &SiteEntry,
+    now: i64,
+) -> (Vec<Day>, TimestampMode, Option<i64>) {
+    match history {
+        HistoryMode::Always => (
+            entry.days().copied().collect(),
+            TimestampMode::Prometheus,
+            None,
+        ),
+        HistoryMode::Off => (
+            entry.days.last().map(|d| d.day).into_iter().collect(),
+            TimestampMode::None,
+            None,
+        ),
+        HistoryMode::Bootstrap => {
+            let last = entry.days.len().saturating_sub(1);
+            let mut until: Option<i64> = None;
+            let days = entry
+                .days
+                .iter()
+                .enumerate()
+                .filter(|(i, d)| {
+                    let ends = d.learned_at.saturating_add(window);
+                    let shown = *i == last || ends > now;
+                    if *i != last && ends > now {
+                        until = Some(until.map_or(ends, |u| u.min(ends)));
+                    }
+                    shown
+                })
+                .map(|(_, d)| d.day)
+                .collect();
+            (days, TimestampMode::Prometheus, until)
+        }
     }
 }
 
@@ -250,7 +492,7 @@ mod tests {
         let (first, next) = r.render(&store, now);
         assert_eq!(next, None);
         assert_eq!(
-            first.body.as_ref(),
+            first.to_vec().as_slice(),
             crate::render::prometheus(&as_traffic(&store), false).as_slice()
         );
         let bumped = [Day {
@@ -262,14 +504,14 @@ mod tests {
         }];
         store.record_fetch("id-3", &bumped, false, now + 1);
         let (second, _) = r.render(&store, now + 1);
-        assert_ne!(first.body, second.body);
+        assert_ne!(first.to_vec(), second.to_vec());
         assert_eq!(
-            second.body.as_ref(),
+            second.to_vec().as_slice(),
             crate::render::prometheus(&as_traffic(&store), false).as_slice()
         );
         store.remove("id-0");
         let (third, _) = r.render(&store, now + 2);
-        assert!(!String::from_utf8_lossy(&third.body).contains("site-000"));
+        assert!(!String::from_utf8_lossy(&third.to_vec()).contains("site-000"));
         assert_eq!(r.cache.len(), 4);
     }
 
@@ -280,18 +522,18 @@ mod tests {
         let mut r = Renderer::new(HistoryMode::Bootstrap, 7200);
         let (early, next) = r.render(&store, now + 10);
         assert_eq!(next, Some(now + 7200));
-        let visits = |b: &Bytes| {
+        let visits = |b: &[u8]| {
             String::from_utf8_lossy(b)
                 .lines()
                 .filter(|l| l.starts_with("pantheon_visits{"))
                 .count()
         };
-        assert_eq!(visits(&early.body), 3);
+        assert_eq!(visits(&early.to_vec()), 3);
         let (late, next) = r.render(&store, now + 7200);
         assert_eq!(next, None);
-        assert_eq!(visits(&late.body), 1);
+        assert_eq!(visits(&late.to_vec()), 1);
         assert!(
-            !String::from_utf8_lossy(&late.body)
+            !String::from_utf8_lossy(&late.to_vec())
                 .lines()
                 .any(|l| l.starts_with("pantheon_visits{") && has_timestamp(l))
         );
@@ -302,7 +544,7 @@ mod tests {
         let now = T0 + 3 * DAY_SECONDS;
         let store = store_with(2, 3, now);
         let (e, _) = Renderer::new(HistoryMode::Off, 7200).render(&store, now);
-        let text = String::from_utf8_lossy(&e.body).to_string();
+        let text = String::from_utf8_lossy(&e.to_vec()).to_string();
         let samples: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("pantheon_visits{"))
@@ -322,9 +564,88 @@ mod tests {
             flate2::read::GzDecoder::new(&gz[..])
                 .read_to_end(&mut out)
                 .unwrap();
-            let mut expected = e.body.to_vec();
+            let mut expected = e.to_vec();
             expected.extend_from_slice(tail);
             assert_eq!(out, expected);
         }
+    }
+
+    fn gunzip(parts: Vec<Bytes>) -> Vec<u8> {
+        let gz: Vec<u8> = parts.concat();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    /// The body equals a one-shot render of the store, plain and through gzip.
+    fn assert_body_matches(e: &Exposition, store: &Store) {
+        let expected = crate::render::prometheus(&as_traffic(store), false);
+        assert_eq!(e.len(), expected.len());
+        assert_eq!(e.to_vec(), expected);
+        let plain: Vec<u8> = e.plain_with_tail(Bytes::from_static(b"t 1\n")).concat();
+        assert_eq!(&plain[..expected.len()], &expected[..]);
+        let mut with_tail = expected;
+        with_tail.extend_from_slice(b"t 1\n");
+        assert_eq!(gunzip(e.gzip_with_tail(b"t 1\n")), with_tail);
+    }
+
+    #[test]
+    fn one_change_re_renders_one_group_and_bodies_stay_exact() {
+        let now = T0 + 3 * DAY_SECONDS;
+        let mut store = store_with(300, 3, now);
+        let mut r = Renderer::new(HistoryMode::Always, 7200);
+        let (first, _) = r.render(&store, now);
+        assert!(first.groups.len() > 5, "{} groups", first.groups.len());
+        assert_body_matches(&first, &store);
+
+        let bumped = [Day {
+            timestamp: T0 + 2 * DAY_SECONDS,
+            visits: 4242,
+            pages_served: 7,
+            cache_hits: 3,
+            cache_misses: 4,
+        }];
+        store.record_fetch("id-150", &bumped, false, now + 1);
+        let (second, _) = r.render(&store, now + 1);
+        let reused = second
+            .groups
+            .iter()
+            .filter(|g| first.groups.iter().any(|h| Arc::ptr_eq(g, h)))
+            .count();
+        assert_eq!(reused, second.groups.len() - 1);
+        assert_body_matches(&second, &store);
+
+        // A site leaves and another arrives: still exact, most groups untouched.
+        store.remove("id-7");
+        let site = Arc::new(Site {
+            id: "id-new".into(),
+            name: "site-150a".into(),
+            label: "New".into(),
+            plan: "Basic".into(),
+            ..Site::default()
+        });
+        store.upsert_site(Arc::from("ops@example.com"), 1, site);
+        store.record_fetch("id-new", &bumped, true, now + 2);
+        let (third, _) = r.render(&store, now + 2);
+        let reused = third
+            .groups
+            .iter()
+            .filter(|g| second.groups.iter().any(|h| Arc::ptr_eq(g, h)))
+            .count();
+        assert!(
+            reused + 2 >= third.groups.len(),
+            "{reused} of {}",
+            third.groups.len()
+        );
+        assert_body_matches(&third, &store);
+        assert_eq!(r.cache.len(), 300);
+
+        let empty = Store::new();
+        let (none, _) = r.render(&empty, now + 3);
+        assert_body_matches(&none, &empty);
+        assert!(Exposition::empty().to_vec().is_empty());
+        assert!(gunzip(Exposition::empty().gzip_with_tail(b"")).is_empty());
     }
 }
