@@ -209,7 +209,7 @@ fn metrics(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
     let parts = if gzip {
         exposition.gzip_with_tail(&tail)
     } else {
-        vec![exposition.body.clone(), tail]
+        exposition.plain_with_tail(tail)
     };
     let len: usize = parts.iter().map(Bytes::len).sum();
     let mut resp = Response::new(chunks(parts));
