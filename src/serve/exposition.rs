@@ -13,7 +13,9 @@
 //! The gzip form is made of independently compressed, sync-flushed deflate segments, one per
 //! group and family, compressed once per group and lazily (on the first gzip scrape that
 //! needs it), then concatenated the way pigz joins blocks; the CRC is combined from the
-//! segments' CRCs. Each scrape only compresses its small self-metrics tail and appends it.
+//! segments' CRCs. The compressed body is copied once into large chunks (cheap next to
+//! compressing, and far cheaper for the HTTP layer than thousands of small ones), and each scrape only compresses its small
+//! self-metrics tail and appends it.
 
 use std::collections::HashMap;
 use std::hash::Hasher as _;
@@ -125,9 +127,20 @@ pub struct Exposition {
     headers: Option<Arc<Headers>>,
     groups: Vec<Arc<Group>>,
     len: usize,
-    /// CRC-32 of the whole body, combined from the segments on the first gzip scrape.
-    crc: OnceLock<crc32fast::Hasher>,
+    /// The compressed body, made on the first gzip scrape.
+    gzip: OnceLock<Gzipped>,
 }
+
+/// The deflated body joined into chunks of at least [`GZIP_CHUNK`] bytes: the segments are
+/// small (a few KB), and handing out thousands of them costs the HTTP layer more per scrape
+/// than one copy costs per body.
+struct Gzipped {
+    chunks: Vec<Bytes>,
+    /// CRC-32 of the whole body, combined from the segments' CRCs.
+    crc: crc32fast::Hasher,
+}
+
+const GZIP_CHUNK: usize = 256 * 1024;
 
 /// The ten-byte gzip member header: deflate, no name, no mtime, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
@@ -140,7 +153,7 @@ impl Exposition {
             headers: None,
             groups: Vec::new(),
             len: 0,
-            crc: OnceLock::new(),
+            gzip: OnceLock::new(),
         }
     }
 
@@ -194,31 +207,40 @@ impl Exposition {
 
     /// The chunks of a gzip response whose decompressed content is the body then `tail`.
     pub fn gzip_with_tail(&self, tail: &[u8]) -> Vec<Bytes> {
-        let body_crc = self.crc.get_or_init(|| {
+        let body = self.gzip.get_or_init(|| {
             let mut crc = crc32fast::Hasher::new();
+            let mut chunks = Vec::new();
+            let mut run: Vec<u8> = Vec::new();
             for segment in self.segments() {
                 crc.combine(&segment.crc);
+                if segment.data.len() >= GZIP_CHUNK && run.is_empty() {
+                    chunks.push(segment.data.clone());
+                    continue;
+                }
+                run.extend_from_slice(&segment.data);
+                if run.len() >= GZIP_CHUNK {
+                    chunks.push(Bytes::from(std::mem::take(&mut run)));
+                }
             }
-            crc
+            if !run.is_empty() {
+                chunks.push(Bytes::from(run));
+            }
+            Gzipped { chunks, crc }
         });
         let mut enc =
             DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
         let _ = enc.write_all(tail);
         let mut end = enc.finish().unwrap_or_default();
-        let mut crc = body_crc.clone();
+        let mut crc = body.crc.clone();
         let mut tail_crc = crc32fast::Hasher::new();
         tail_crc.update(tail);
         crc.combine(&tail_crc);
         let total = (self.len as u64).wrapping_add(tail.len() as u64);
         end.extend_from_slice(&crc.finalize().to_le_bytes());
         end.extend_from_slice(&(total as u32).to_le_bytes());
-        let mut parts = Vec::with_capacity(NFAM * (self.groups.len() + 1) + 2);
+        let mut parts = Vec::with_capacity(body.chunks.len() + 2);
         parts.push(Bytes::from_static(&GZIP_HEADER));
-        parts.extend(
-            self.segments()
-                .filter(|s| !s.data.is_empty())
-                .map(|s| s.data.clone()),
-        );
+        parts.extend(body.chunks.iter().cloned());
         parts.push(Bytes::from(end));
         parts
     }
@@ -350,7 +372,7 @@ impl Renderer {
             headers: Some(self.headers.clone()),
             groups,
             len,
-            crc: OnceLock::new(),
+            gzip: OnceLock::new(),
         };
         (exposition, next)
     }
