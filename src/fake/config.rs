@@ -366,6 +366,25 @@ impl FakeConfig {
 
     /// Site ids an account may read traffic for: direct memberships plus the sites of every
     /// organization where its role is not `"unprivileged"`, sorted and de-duplicated.
+    /// Whether `account` sees `site_id` (directly or through an organization it may list).
+    /// Linear in the memberships but allocation-free: it runs on every traffic request.
+    pub fn can_see(&self, account: usize, site_id: &str) -> bool {
+        let Some(acc) = self.accounts.get(account) else {
+            return false;
+        };
+        let member = acc.site_ids.iter().any(|id| id == site_id)
+            || acc
+                .orgs
+                .iter()
+                .filter(|(_, role)| role != "unprivileged")
+                .any(|(org_id, _)| {
+                    self.orgs
+                        .iter()
+                        .any(|o| &o.id == org_id && o.site_ids.iter().any(|id| id == site_id))
+                });
+        member && self.site(site_id).is_some()
+    }
+
     pub fn visible_site_ids(&self, account: usize) -> Vec<String> {
         let Some(acc) = self.accounts.get(account) else {
             return Vec::new();

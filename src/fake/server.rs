@@ -847,7 +847,7 @@ impl Inner {
                 let Some(s) = config.site(site) else {
                     return Answer::error(404, &format!("Site {site} was not found."));
                 };
-                if !config.visible_site_ids(account).contains(&s.id) {
+                if !config.can_see(account, &s.id) {
                     return Answer::error(403, "You do not have permission to access this site.");
                 }
                 Answer::json(200, &json::site_info(s))
@@ -893,7 +893,7 @@ impl Inner {
         let Some(s) = config.site(site) else {
             return Answer::error(404, &format!("Site {site} was not found."));
         };
-        if !config.visible_site_ids(account).contains(&s.id) {
+        if !config.can_see(account, &s.id) {
             return Answer::error(403, "You do not have permission to access this site.");
         }
         if let Some(&status) = self.site_status.get(site) {

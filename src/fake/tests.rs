@@ -1148,3 +1148,20 @@ async fn fixtures_match_shapes() {
         assert_eq!(shape(&recorded), shape(&live), "{}", file.display());
     }
 }
+
+#[test]
+fn can_see_agrees_with_the_visible_list() {
+    let demo = FakeConfig::demo();
+    for account in 0..demo.accounts.len() {
+        let visible = demo.visible_site_ids(account);
+        for site in &demo.sites {
+            assert_eq!(
+                demo.can_see(account, &site.id),
+                visible.contains(&site.id),
+                "{} for {account}",
+                site.name
+            );
+        }
+    }
+    assert!(!demo.can_see(99, &demo.sites[0].id));
+}
