@@ -108,11 +108,17 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// True when some account or organization failed (the exit code 3 case).
-    pub fn partial(&self) -> bool {
+    /// Accounts that failed, or listed only part of their organizations.
+    pub fn failures(&self) -> usize {
         self.accounts
             .iter()
-            .any(|a| a.as_ref().map_or(true, |l| !l.failed_orgs.is_empty()))
+            .filter(|a| a.as_ref().map_or(true, |l| !l.failed_orgs.is_empty()))
+            .count()
+    }
+
+    /// True when some account or organization failed (the exit code 3 case).
+    pub fn partial(&self) -> bool {
+        self.failures() > 0
     }
 
     pub fn failed_accounts(&self) -> usize {

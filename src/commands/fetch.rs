@@ -21,11 +21,7 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
 
     let (targets, mut failed) = if args.sites.is_empty() {
         let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery).await;
-        let failed = found
-            .accounts
-            .iter()
-            .filter(|a| a.as_ref().map_or(true, |l| !l.failed_orgs.is_empty()))
-            .count();
+        let failed = found.failures();
         (found.sites, failed)
     } else {
         resolve_named(&ctx.client, &ctx.accounts, &args.sites).await
