@@ -207,6 +207,12 @@ impl Exposition {
 
     /// The chunks of a gzip response whose decompressed content is the body then `tail`.
     pub fn gzip_with_tail(&self, tail: &[u8]) -> Vec<Bytes> {
+        self.gzip_with(&DeflatedTail::new(tail))
+    }
+
+    /// As [`Exposition::gzip_with_tail`], with a tail compressed ahead (it can be shared by
+    /// the scrapes of a second, so a scrape compresses nothing).
+    pub fn gzip_with(&self, tail: &DeflatedTail) -> Vec<Bytes> {
         let body = self.gzip.get_or_init(|| {
             let mut crc = crc32fast::Hasher::new();
             let mut chunks = Vec::new();
@@ -227,15 +233,10 @@ impl Exposition {
             }
             Gzipped { chunks, crc }
         });
-        let mut enc =
-            DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
-        let _ = enc.write_all(tail);
-        let mut end = enc.finish().unwrap_or_default();
+        let mut end = tail.data.to_vec();
         let mut crc = body.crc.clone();
-        let mut tail_crc = crc32fast::Hasher::new();
-        tail_crc.update(tail);
-        crc.combine(&tail_crc);
-        let total = (self.len as u64).wrapping_add(tail.len() as u64);
+        crc.combine(&tail.crc);
+        let total = (self.len as u64).wrapping_add(tail.len as u64);
         end.extend_from_slice(&crc.finalize().to_le_bytes());
         end.extend_from_slice(&(total as u32).to_le_bytes());
         let mut parts = Vec::with_capacity(body.chunks.len() + 2);
@@ -243,6 +244,29 @@ impl Exposition {
         parts.extend(body.chunks.iter().cloned());
         parts.push(Bytes::from(end));
         parts
+    }
+}
+
+/// A tail (the self-metrics) compressed as the final deflate segment of a gzip body.
+pub struct DeflatedTail {
+    data: Bytes,
+    crc: crc32fast::Hasher,
+    len: usize,
+}
+
+impl DeflatedTail {
+    pub fn new(tail: &[u8]) -> DeflatedTail {
+        let mut enc =
+            DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
+        let _ = enc.write_all(tail);
+        let data = enc.finish().unwrap_or_default();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(tail);
+        DeflatedTail {
+            data: Bytes::from(data),
+            crc,
+            len: tail.len(),
+        }
     }
 }
 

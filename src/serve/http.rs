@@ -199,7 +199,7 @@ fn chunks(parts: Vec<Bytes>) -> Body {
 /// `/metrics`: the site metrics rendered ahead of time, then the self-metrics.
 fn metrics(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
     let exposition = shared.exposition();
-    let tail = Bytes::from(shared.telemetry.encode());
+    let tail = shared.self_metrics();
     let gzip = req
         .headers()
         .get_all(header::ACCEPT_ENCODING)
@@ -207,9 +207,9 @@ fn metrics(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
         .filter_map(|v| v.to_str().ok())
         .any(accepts_gzip);
     let parts = if gzip {
-        exposition.gzip_with_tail(&tail)
+        exposition.gzip_with(tail.deflated())
     } else {
-        exposition.plain_with_tail(tail)
+        exposition.plain_with_tail(tail.plain.clone())
     };
     let len: usize = parts.iter().map(Bytes::len).sum();
     let mut resp = Response::new(chunks(parts));

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use exposition::{Exposition, Renderer};
+pub use exposition::{DeflatedTail, Exposition, Renderer};
 pub use http::{PROM_CONTENT_TYPE, accepts_gzip};
 pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size, fetch_span, spread};
 pub use shard::{Shard, site_hash};
@@ -79,6 +79,23 @@ impl Default for Clock {
     }
 }
 
+/// How long one encoding of the self-metrics is served.
+const SELF_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// One encoding of the self-metrics, plain and (when a scraper asks for gzip) compressed.
+pub struct SelfMetrics {
+    at: std::time::Instant,
+    pub plain: bytes::Bytes,
+    deflated: std::sync::OnceLock<exposition::DeflatedTail>,
+}
+
+impl SelfMetrics {
+    pub fn deflated(&self) -> &exposition::DeflatedTail {
+        self.deflated
+            .get_or_init(|| exposition::DeflatedTail::new(&self.plain))
+    }
+}
+
 /// What the page and the self-metrics say about one account.
 #[derive(Clone, Debug)]
 pub struct AccountState {
@@ -99,6 +116,8 @@ pub struct Shared {
     pub telemetry: Arc<Telemetry>,
     pub clock: Clock,
     exposition: RwLock<Arc<Exposition>>,
+    /// The self-metrics as last encoded, shared by the scrapes of one second.
+    self_metrics: Mutex<Option<Arc<SelfMetrics>>>,
     /// Wakes the renderer after a change.
     pub changed: Notify,
     /// Sites being fetched right now (never twice at once).
@@ -128,6 +147,7 @@ impl Shared {
             telemetry,
             clock: Clock::new(),
             exposition: RwLock::new(Arc::new(Exposition::empty())),
+            self_metrics: Mutex::new(None),
             changed: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
             state_changes: AtomicU64::new(0),
@@ -138,6 +158,24 @@ impl Shared {
     /// Marks the held data as changed for the state file.
     pub fn touch(&self) {
         self.state_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The self-metrics, encoded at most once a second: at a scrape every few seconds they
+    /// are always fresh, and many scrapers at once share one encoding and compression.
+    pub fn self_metrics(&self) -> Arc<SelfMetrics> {
+        let mut cached = lock(&self.self_metrics);
+        match cached.as_ref() {
+            Some(m) if m.at.elapsed() < SELF_METRICS_MAX_AGE => m.clone(),
+            _ => {
+                let fresh = Arc::new(SelfMetrics {
+                    at: std::time::Instant::now(),
+                    plain: bytes::Bytes::from(self.telemetry.encode()),
+                    deflated: std::sync::OnceLock::new(),
+                });
+                *cached = Some(fresh.clone());
+                fresh
+            }
+        }
     }
 
     pub fn exposition(&self) -> Arc<Exposition> {
