@@ -14,6 +14,9 @@ pub enum ApiError {
     },
     #[error("{} answered HTTP 401 (session not accepted)", endpoint.as_str())]
     Unauthorized { endpoint: Endpoint },
+    /// The session went stale while the request waited for its turn; nothing was sent.
+    #[error("{}: the session expired before the request was sent", endpoint.as_str())]
+    SessionExpired { endpoint: Endpoint },
     #[error("{}: {message}", endpoint.as_str())]
     Transport { endpoint: Endpoint, message: String },
     #[error("{}: {message}", endpoint.as_str())]

@@ -9,7 +9,8 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
 use super::error::ApiError;
-use super::secret::{Scrubber, Secret, redact_json_text};
+use super::secret::{Scrubber, redact_json_text};
+use super::session::{Session, unix_now};
 
 /// Debug logs show at most this much of a body.
 const DEBUG_BODY_LIMIT: usize = 2048;
@@ -144,7 +145,11 @@ pub(crate) struct Call<'a> {
     pub method: Method,
     pub segments: &'a [&'a str],
     pub query: &'a [(&'a str, &'a str)],
-    pub bearer: Option<&'a Secret>,
+    /// The session to send, checked once this attempt holds its slot: a request queued
+    /// behind `--concurrency` may wait longer than the session has left.
+    pub session: Option<&'a Session>,
+    /// Send the session even if it is no longer fresh (the caller renewed it already).
+    pub stale_ok: bool,
     pub body: Option<Value>,
 }
 
@@ -249,13 +254,21 @@ impl Transport {
             Ok(p) => p,
             Err(_) => return Attempt::Done(Err(ApiError::Config("client is shut down".into()))),
         };
+        if call
+            .session
+            .is_some_and(|s| !call.stale_ok && !s.fresh(unix_now()))
+        {
+            return Attempt::Done(Err(ApiError::SessionExpired {
+                endpoint: call.endpoint,
+            }));
+        }
         let started = Instant::now();
         let mut req = self
             .http
             .request(call.method.clone(), url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(bearer) = call.bearer {
-            req = req.bearer_auth(bearer.expose());
+        if let Some(session) = call.session {
+            req = req.bearer_auth(session.secret.expose());
         }
         if let Some(body) = &call.body {
             req = req.json(body);
@@ -364,7 +377,7 @@ impl Transport {
         tracing::debug!(
             method = %call.method,
             url = %url,
-            authorization = if call.bearer.is_some() { "Bearer [REDACTED]" } else { "" },
+            authorization = if call.session.is_some() { "Bearer [REDACTED]" } else { "" },
             request_body = %request_body,
             status = status.map(|s| s.as_u16()).unwrap_or(0),
             duration_ms = elapsed.as_millis() as u64,

@@ -258,6 +258,8 @@ impl Client {
     }
 
     /// An authenticated GET: on a 401 the session is renewed once and the call repeated.
+    /// A session that went stale while the call queued is renewed before anything is sent
+    /// (twice at most: after that the API decides).
     async fn get(
         &self,
         account: &Account,
@@ -266,6 +268,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<Value, ApiError> {
         let mut renewed = false;
+        let mut expired = 0;
         loop {
             let session = account.session(&self.transport).await?;
             let call = Call {
@@ -273,10 +276,12 @@ impl Client {
                 method: Method::GET,
                 segments,
                 query,
-                bearer: Some(&session.secret),
+                session: Some(&session),
+                stale_ok: expired >= 2,
                 body: None,
             };
             match self.transport.send(call).await {
+                Err(ApiError::SessionExpired { .. }) => expired += 1,
                 Err(ApiError::Unauthorized { .. }) if !renewed => {
                     tracing::debug!(account = %account.describe(), endpoint = endpoint.as_str(), "session refused; logging in again");
                     account.invalidate(&session).await;

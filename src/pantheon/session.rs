@@ -28,7 +28,7 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    fn fresh(&self, now: i64) -> bool {
+    pub(crate) fn fresh(&self, now: i64) -> bool {
         now < self.expires_at - self.margin
     }
 }
@@ -108,7 +108,8 @@ impl Account {
             method: Method::POST,
             segments: &["authorize", "machine-token"],
             query: &[],
-            bearer: None,
+            session: None,
+            stale_ok: false,
             body: Some(json!({"machine_token": self.token.expose(), "client": "pantheon-metrics"})),
         };
         let value = transport.send(call).await.map_err(wrap)?;
