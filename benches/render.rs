@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use pantheon_metrics::cli::HistoryMode;
 use pantheon_metrics::model::{DAY_SECONDS, Day, Site, SiteTraffic, day_start};
 use pantheon_metrics::render::{self, Format, SiteFragments, TimestampMode};
+use pantheon_metrics::serve::HistoryMode;
 use pantheon_metrics::serve::Renderer;
 use pantheon_metrics::store::Store;
 

@@ -4,12 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{parse_duration, validate_environment};
+use crate::logging::LogFormat;
 use crate::model::TrafficDuration;
 use crate::pantheon::DEFAULT_API_URL;
-use crate::serve::Shard;
+use crate::serve::{HistoryMode, Shard};
 
 /// Traffic metrics of Pantheon sites: list sites, fetch daily metrics, or run a Prometheus exporter.
 #[derive(Debug, Parser)]
@@ -68,7 +69,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 0.0, value_name = "RATE", value_parser = parse_rate)]
     pub max_rps: f64,
     /// Timeout of one whole API request (e.g. 30s, 2m).
-    #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Log every API request and response to stderr (secrets redacted).
     #[arg(long, global = true)]
@@ -83,14 +84,18 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
     /// First retry backoff step (tests shorten it).
-    #[arg(long, global = true, hide = true, default_value = "1s", value_parser = parse_timeout)]
+    #[arg(long, global = true, hide = true, default_value = "1s", value_parser = parse_positive_duration)]
     pub retry_base: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &LogFormat::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,7 +177,7 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = HistoryMode::Always)]
     pub history: HistoryMode,
     /// With --history bootstrap: how long a learned or changed day is served with its timestamp.
-    #[arg(long, default_value = "2h", value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, default_value = "2h", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub history_window: Duration,
     /// Traffic fetched on each refresh (daily, 1-28).
     #[arg(long, default_value = "2d", value_name = "DURATION", value_parser = parse_daily)]
@@ -181,7 +186,7 @@ pub struct ServeArgs {
     #[arg(long = "web.config.file", value_name = "PATH")]
     pub web_config_file: Option<PathBuf>,
     /// Scheduler tick (tests shorten it).
-    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub tick: Duration,
     /// Run as shard K of N replicas: fetch and export only the sites whose id hashes
     /// (FNV-1a 64) to K-1 modulo N.
@@ -213,7 +218,7 @@ pub struct ServeArgs {
     #[arg(long, hide = true, default_value_t = 2000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub remote_write_batch_samples: u32,
     /// Longest wait between remote-write retries.
-    #[arg(long, hide = true, default_value = "5s", value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, hide = true, default_value = "5s", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub remote_write_max_backoff: Duration,
 }
 
@@ -226,17 +231,67 @@ impl ServeArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HistoryMode {
-    /// Every day held, on every scrape.
-    Always,
-    /// Timestamped days only for a while after they are learned or change.
-    Bootstrap,
-    /// Only the newest day.
-    Off,
+impl ValueEnum for HistoryMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &HistoryMode::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self {
+            HistoryMode::Always => "Every day held, on every scrape",
+            HistoryMode::Bootstrap => {
+                "Timestamped days only for a while after they are learned or change"
+            }
+            HistoryMode::Off => "Only the newest day",
+        };
+        Some(PossibleValue::new(self.as_str()).help(help))
+    }
 }
 
-fn parse_timeout(value: &str) -> Result<Duration, String> {
+/// A duration such as `30s`, `10m`, `1h`, `1h30m`, `500ms`; a bare number is in `bare_unit`.
+///
+/// ```
+/// use std::time::Duration;
+/// use pantheon_metrics::cli::parse_duration;
+/// assert_eq!(parse_duration("90s", 60).unwrap(), Duration::from_secs(90));
+/// assert_eq!(parse_duration("60", 60).unwrap(), Duration::from_secs(3600));
+/// assert!(parse_duration("soon", 1).is_err());
+/// ```
+pub fn parse_duration(value: &str, bare_unit_secs: u64) -> Result<Duration, String> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let n: u64 = value
+            .parse()
+            .map_err(|_| format!("{value:?} is too large"))?;
+        return n
+            .checked_mul(bare_unit_secs)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{value:?} is too large"));
+    }
+    humantime::parse_duration(value)
+        .map_err(|e| format!("invalid duration {value:?} ({e}); use e.g. 90s, 30m, 1h"))
+}
+
+/// Pantheon environment names: `live`, `test`, `dev` or a multidev name (lowercase letters,
+/// digits, dashes). Anything else is refused before it reaches a URL.
+pub fn validate_environment(env: &str) -> Result<String, String> {
+    let ok = !env.is_empty()
+        && env.len() <= 64
+        && env
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(env.to_string())
+    } else {
+        Err(format!(
+            "invalid environment {env:?}: use live, test, dev or a multidev name"
+        ))
+    }
+}
+
+/// A duration greater than zero; a bare number is seconds (timeouts, backoffs, ticks,
+/// windows).
+fn parse_positive_duration(value: &str) -> Result<Duration, String> {
     let d = parse_duration(value, 1)?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
@@ -244,6 +299,8 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The refresh interval: at least a second; a bare number is minutes, as in the reference
+/// exporter's `-refreshInterval`.
 fn parse_interval(value: &str) -> Result<Duration, String> {
     let d = parse_duration(value, 60)?;
     if d < Duration::from_secs(1) {
@@ -474,6 +531,15 @@ mod tests {
             panic!("not serve")
         };
         assert_eq!(args.remote_write.len(), 2);
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        assert!(validate_environment("live").is_ok());
+        assert!(validate_environment("pr-12").is_ok());
+        for bad in ["", "LIVE", "../x", "a b", "x\ny"] {
+            assert!(validate_environment(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

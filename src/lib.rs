@@ -7,9 +7,10 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod context;
 pub mod discovery;
+pub mod error;
 pub mod fake;
-pub mod fetch;
 pub mod logging;
 pub mod model;
 pub mod output;
@@ -18,3 +19,4 @@ pub mod remote_write;
 pub mod render;
 pub mod serve;
 pub mod store;
+pub mod traffic;

@@ -4,7 +4,41 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+/// How log lines are written on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    pub const ALL: [LogFormat; 2] = [LogFormat::Text, LogFormat::Json];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    /// ```
+    /// use pantheon_metrics::logging::LogFormat;
+    /// assert_eq!("json".parse::<LogFormat>(), Ok(LogFormat::Json));
+    /// assert!("xml".parse::<LogFormat>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LogFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("unknown log format {s:?}: use text or json"))
+    }
+}
 
 /// Sets up the global subscriber. `default` is the level when neither `--log-level`,
 /// `RUST_LOG` nor `--debug` says otherwise. `--debug` turns on this crate's debug events

@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pantheon_metrics::cli::{Cli, Command};
-use pantheon_metrics::commands::{self, Exit};
+use pantheon_metrics::commands;
+use pantheon_metrics::error::{Exit, exit_code_of};
 
 fn main() -> ExitCode {
     pantheon_metrics::cli::drop_empty_env();
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("error: {e:#}");
-            commands::exit_code_of(&e).into()
+            exit_code_of(&e).into()
         }
     }
 }

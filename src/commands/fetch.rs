@@ -2,49 +2,47 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use futures::FutureExt as _;
 use futures::future::join_all;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{FetchArgs, FetchFormat, GlobalArgs};
 use crate::discovery::{self, Found};
-use crate::fetch::fetch_all;
+use crate::error::{Exit, UsageError};
 use crate::model::{AccountSite, SiteTraffic};
 use crate::output::{write_atomic, write_stdout};
 use crate::pantheon::{Account, Client};
 use crate::render;
+use crate::traffic;
 
-use super::{Context, Exit, UsageError};
+use super::context;
 
 pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
     args.validate().map_err(UsageError)?;
-    let ctx = Context::new(global).await?;
+    let ctx = context(global).await?;
 
     let (targets, mut failed) = if args.sites.is_empty() {
-        let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery).await;
+        let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery, None).await;
         let failed = found.failures();
         (found.sites, failed)
     } else {
         resolve_named(&ctx.client, &ctx.accounts, &args.sites).await
     };
 
+    // Every site at once: the client's --concurrency bound is the only limit.
     let bar = progress_bar(targets.len());
-    let results = fetch_all(
-        &ctx.client,
-        &ctx.accounts,
-        targets,
-        &ctx.environment,
-        args.duration,
-        ctx.concurrency,
-        || bar.inc(1),
-    )
+    let results = join_all(targets.iter().map(|found| {
+        traffic::fetch_site(&ctx.client, found, &ctx.environment, args.duration)
+            .inspect(|_| bar.inc(1))
+    }))
     .await;
     bar.finish_and_clear();
 
     let mut fetched: Vec<SiteTraffic> = Vec::with_capacity(results.len());
-    for result in results {
+    for (found, result) in targets.iter().zip(results) {
         match result {
             Ok(t) => fetched.push(t),
-            Err((found, e)) => {
+            Err(e) => {
                 failed += 1;
                 tracing::warn!(account = %found.site.account, site = %found.site.site.name, error = %e, "could not fetch a site's traffic");
             }
@@ -170,7 +168,7 @@ async fn resolve_one(
         match client.site(account, &id).await {
             Ok(Some(site)) => {
                 return Ok(Some(Found {
-                    owner: account.index(),
+                    account: Arc::clone(account),
                     site: AccountSite {
                         account: label.clone(),
                         site: Arc::new(site),

@@ -1,14 +1,15 @@
 use crate::cli::{GlobalArgs, SitesArgs, SitesFormat};
 use crate::discovery;
+use crate::error::Exit;
 use crate::model::AccountSite;
 use crate::output::write_stdout;
 use crate::render;
 
-use super::{Context, Exit};
+use super::context;
 
 pub async fn run(global: &GlobalArgs, args: SitesArgs) -> anyhow::Result<Exit> {
-    let ctx = Context::new(global).await?;
-    let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery).await;
+    let ctx = context(global).await?;
+    let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery, None).await;
     let sites: Vec<AccountSite> = found.sites.iter().map(|f| f.site.clone()).collect();
     let text = match args.format {
         SitesFormat::Table => render::table::sites(&sites),

@@ -26,9 +26,9 @@ use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
 
-use crate::cli::HistoryMode;
 use crate::model::Day;
 use crate::render::{FAMILIES, Format, SiteFragments, TimestampMode, assemble};
+use crate::serve::settings::HistoryMode;
 use crate::store::{SiteEntry, Store};
 
 /// Sites per group on average: small enough that re-rendering a group after one site

@@ -5,12 +5,12 @@ mod exposition;
 mod http;
 mod page;
 mod scheduler;
+mod settings;
 mod shard;
 pub mod state_file;
 mod telemetry;
 pub mod webconfig;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -22,30 +22,16 @@ use tokio_util::sync::CancellationToken;
 pub use exposition::{DeflatedTail, Exposition, Renderer};
 pub use http::{PROM_CONTENT_TYPE, accepts_gzip};
 pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size, fetch_span, spread};
+pub use settings::{HistoryMode, RemoteWriteSettings, Settings};
 pub use shard::{Shard, site_hash};
 pub use telemetry::Telemetry;
 
-use crate::cli::{GlobalArgs, HistoryMode, ServeArgs};
-use crate::commands::{Context, Exit, UsageError};
-use crate::model::TrafficDuration;
+use crate::context::{Context, ContextOptions};
+use crate::error::{Exit, UsageError};
 use crate::store::Store;
 
 /// How long SIGTERM may take, end to end.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
-
-/// What `serve` was asked to do.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub environment: Arc<str>,
-    pub history: HistoryMode,
-    pub history_window: Duration,
-    pub refresh_interval: Duration,
-    pub tick: Duration,
-    pub refresh_duration: TrafficDuration,
-    pub concurrency: usize,
-    /// This replica's share of the sites.
-    pub shard: Shard,
-}
 
 /// Wall-clock seconds that follow tokio's clock, so tests with a paused clock see days and
 /// windows pass without sleeping.
@@ -120,8 +106,6 @@ pub struct Shared {
     self_metrics: Mutex<Option<Arc<SelfMetrics>>>,
     /// Wakes the renderer after a change.
     pub changed: Notify,
-    /// Sites being fetched right now (never twice at once).
-    pub in_flight: Mutex<HashSet<String>>,
     /// Bumped on every change worth saving (fetches, list cycles); the state file writer
     /// compares it with what it wrote last.
     pub state_changes: AtomicU64,
@@ -149,7 +133,6 @@ impl Shared {
             exposition: RwLock::new(Arc::new(Exposition::empty())),
             self_metrics: Mutex::new(None),
             changed: Notify::new(),
-            in_flight: Mutex::new(HashSet::new()),
             state_changes: AtomicU64::new(0),
             remote: None,
         }
@@ -275,34 +258,26 @@ pub fn raise_fd_limit() -> Option<u64> {
     }
 }
 
-/// Runs the exporter until SIGINT or SIGTERM.
-pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
+/// Runs the exporter until SIGINT or SIGTERM. Configuration problems (the web config, the
+/// state file's folder, a busy port, the tokens) are [`UsageError`]s, found before any API
+/// request.
+pub async fn run(connect: &ContextOptions, settings: Settings) -> anyhow::Result<Exit> {
     raise_fd_limit();
-    let web = match &args.web_config_file {
+    let web = match &settings.web_config_file {
         Some(path) => webconfig::WebConfig::load(path).map_err(|e| UsageError(e.to_string()))?,
         None => webconfig::WebConfig::default(),
     };
-    if let Some(path) = &args.state_file {
+    if let Some(path) = &settings.state_file {
         check_state_path(path)?;
     }
-    let addr: SocketAddr = args.listen_addr();
+    let addr: SocketAddr = settings.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| UsageError(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().unwrap_or(addr);
 
     let telemetry = Arc::new(Telemetry::new());
-    let ctx = Context::new_with_observer(global, Some(telemetry.clone())).await?;
-    let settings = Settings {
-        environment: ctx.environment.clone(),
-        history: args.history,
-        history_window: args.history_window,
-        refresh_interval: args.refresh_interval,
-        tick: args.tick.min(args.refresh_interval),
-        refresh_duration: args.refresh_duration,
-        concurrency: ctx.concurrency,
-        shard: args.shard.unwrap_or_default(),
-    };
+    let ctx = Context::new(connect, Some(telemetry.clone())).await?;
     telemetry
         .shard
         .with_label_values(&[
@@ -323,7 +298,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
         .collect();
     let cancel = CancellationToken::new();
     let tracker = tokio_util::task::TaskTracker::new();
-    let remotes = remote_writers(&args, &telemetry)?;
+    let remotes = remote_writers(&settings.remote_write, &telemetry)?;
+    let state_file = settings.state_file.clone();
     let mut shared = Shared::new(settings, telemetry, accounts);
     if !remotes.is_empty() {
         shared.remote = Some(crate::remote_write::RemoteWrite::start(
@@ -337,7 +313,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
     if shared.settings.shard.count() > 1 {
         tracing::info!(shard = %shared.settings.shard, "serving one shard of the sites");
     }
-    if let Some(path) = &args.state_file {
+    if let Some(path) = &state_file {
         if state_file::restore(&shared, path).await > 0 {
             // Serve the restored data from the very first scrape.
             let (exposition, _) = Renderer::new(
@@ -413,29 +389,26 @@ fn check_state_path(path: &std::path::Path) -> Result<(), UsageError> {
 
 /// One sender per `--remote-write` URL, with the credentials read from their files.
 fn remote_writers(
-    args: &ServeArgs,
+    args: &RemoteWriteSettings,
     telemetry: &Telemetry,
 ) -> anyhow::Result<Vec<Arc<crate::remote_write::Remote>>> {
     use crate::remote_write::{Auth, Options, Remote};
-    if args.remote_write.is_empty() {
+    if args.urls.is_empty() {
         return Ok(Vec::new());
     }
-    let auth = match (
-        &args.remote_write_basic_auth_file,
-        &args.remote_write_bearer_token_file,
-    ) {
+    let auth = match (&args.basic_auth_file, &args.bearer_token_file) {
         (Some(path), _) => Some(Auth::basic_from_file(path)?),
         (None, Some(path)) => Some(Auth::bearer_from_file(path)?),
         (None, None) => None,
     };
     let opts = Options {
-        max_samples: args.remote_write_batch_samples as usize,
-        max_batches: args.remote_write_queue_batches as usize,
-        max_backoff: args.remote_write_max_backoff,
+        max_samples: args.batch_samples,
+        max_batches: args.queue_batches,
+        max_backoff: args.max_backoff,
         ..Options::default()
     };
     let mut remotes = Vec::new();
-    for (i, url) in args.remote_write.iter().enumerate() {
+    for (i, url) in args.urls.iter().enumerate() {
         let index = i + 1;
         let remote = Remote::new(
             index,

@@ -18,9 +18,7 @@ pub fn render(shared: &Shared) -> String {
         "<p>Version {} · environment <b>{}</b> · history {} · refresh every {}s · <a href=\"/metrics\">/metrics</a></p>",
         env!("CARGO_PKG_VERSION"),
         escape(&s.environment),
-        clap::ValueEnum::to_possible_value(&s.history)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default(),
+        s.history.as_str(),
         s.refresh_interval.as_secs()
     );
 

@@ -3,20 +3,19 @@
 //! refreshed once per interval and the API never sees a burst.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::join_all;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::{Shared, lock};
-use crate::discovery::{self, AccountListing, DiscoveryOptions};
+use crate::discovery::{self, Discovery, DiscoveryOptions, Found};
 use crate::model::{DAY_SECONDS, MAX_DAYS, TrafficDuration, day_start};
 use crate::pantheon::{Account, Client};
 use crate::store::Merge;
+use crate::traffic;
 
 /// After a rebuild answer (all zeros), the site is asked again this much later.
 pub const REBUILD_RETRY: Duration = Duration::from_secs(600);
@@ -70,14 +69,49 @@ pub struct Scheduler {
     client: Client,
     accounts: Vec<Arc<Account>>,
     discovery: DiscoveryOptions,
-    /// The last good listing of each account (token order): a failing account keeps its sites.
-    listings: Vec<Option<AccountListing>>,
+    /// The last discovery: a failing account or organization keeps its sites.
+    discovered: Option<Discovery>,
+    /// The sites this replica fetches, by id, each with its account.
+    sites: HashMap<String, Found>,
     queue: VecDeque<String>,
-    retries: Arc<std::sync::Mutex<HashMap<String, Instant>>>,
-    fetch_slots: Arc<Semaphore>,
+    retries: Arc<Mutex<HashMap<String, Instant>>>,
+    in_flight: InFlight,
     tasks: JoinSet<()>,
     /// Fractional sites owed to the round robin (see [`batch_size`]).
     credit: f64,
+}
+
+/// The sites being fetched right now, so that no site is fetched twice at once.
+#[derive(Clone, Debug, Default)]
+struct InFlight(Arc<Mutex<HashSet<String>>>);
+
+impl InFlight {
+    /// Marks `id` as being fetched, or `None` when it already is. The mark goes with the
+    /// returned guard, however its task ends (a panic included).
+    fn claim(&self, id: &str) -> Option<Claim> {
+        lock(&self.0).insert(id.to_string()).then(|| Claim {
+            set: self.clone(),
+            id: id.to_string(),
+        })
+    }
+
+    #[cfg(test)]
+    fn contains(&self, id: &str) -> bool {
+        lock(&self.0).contains(id)
+    }
+}
+
+/// A site's in-flight mark; dropping it clears the mark.
+#[derive(Debug)]
+struct Claim {
+    set: InFlight,
+    id: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        lock(&self.set.0).remove(&self.id);
+    }
 }
 
 /// Which traffic a fetch asks for.
@@ -140,16 +174,16 @@ impl Scheduler {
         accounts: Vec<Arc<Account>>,
         discovery: DiscoveryOptions,
     ) -> Scheduler {
-        let slots = shared.settings.concurrency.max(1);
         Scheduler {
-            listings: accounts.iter().map(|_| None).collect(),
             shared,
             client,
             accounts,
             discovery,
+            discovered: None,
+            sites: HashMap::new(),
             queue: VecDeque::new(),
             retries: Arc::default(),
-            fetch_slots: Arc::new(Semaphore::new(slots)),
+            in_flight: InFlight::default(),
             tasks: JoinSet::new(),
             credit: 0.0,
         }
@@ -176,59 +210,46 @@ impl Scheduler {
                     }
                 }
                 _ = ticks.tick() => self.on_tick(),
-                Some(_) = self.tasks.join_next() => {}
+                Some(done) = self.tasks.join_next() => {
+                    if let Err(e) = done {
+                        if e.is_panic() {
+                            tracing::error!("a site fetch panicked; the site stays in the round robin");
+                        }
+                    }
+                }
             }
         }
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Re-reads every account's site list (concurrently), then adds, relabels and removes
-    /// sites in the store. New sites are backfilled at once.
+    /// Re-discovers every account's sites (the same discovery as `sites` and `fetch`), then
+    /// adds, relabels and removes sites in the store. New sites are backfilled at once.
     async fn list_cycle(&mut self) {
-        let results = join_all(
-            self.accounts
-                .iter()
-                .map(|a| discovery::account_sites(&self.client, a, &self.discovery)),
+        let found = discovery::discover(
+            &self.client,
+            &self.accounts,
+            &self.discovery,
+            self.discovered.take(),
         )
         .await;
         let now = self.shared.clock.now();
         {
             let mut states = lock(&self.shared.accounts);
-            for ((slot, result), state) in
-                self.listings.iter_mut().zip(results).zip(states.iter_mut())
-            {
-                match result {
-                    Ok(mut listing) => {
-                        // An organization whose list failed this time keeps its sites until
-                        // a complete listing shows they are gone (else they would hop to
-                        // another account, or vanish, for one interval).
-                        if let (false, Some(previous)) =
-                            (listing.failed_orgs.is_empty(), slot.as_ref())
-                        {
-                            let present: HashSet<String> =
-                                listing.sites.iter().map(|s| s.id.clone()).collect();
-                            let kept = previous
-                                .sites
-                                .iter()
-                                .filter(|s| !present.contains(&s.id))
-                                .cloned();
-                            listing.sites.extend(kept.collect::<Vec<_>>());
-                        }
+            for (outcome, state) in found.accounts.iter().zip(states.iter_mut()) {
+                match (&outcome.error, &outcome.listing) {
+                    (None, Some(listing)) => {
                         state.name = listing.label.to_string();
                         state.up = Some(true);
-                        state.last_error = if listing.failed_orgs.is_empty() {
-                            None
-                        } else {
-                            Some(format!(
-                                "{} organization list(s) failed",
-                                listing.failed_orgs.len()
-                            ))
-                        };
-                        *slot = Some(listing);
+                        state.last_error = (!listing.failed_orgs.is_empty()).then(|| {
+                            format!("{} organization list(s) failed", listing.failed_orgs.len())
+                        });
                     }
-                    Err(e) => {
-                        let message = self.client.scrub(&e.to_string());
+                    (error, _) => {
+                        let message = error
+                            .as_ref()
+                            .map(|e| self.client.scrub(&e.to_string()))
+                            .unwrap_or_default();
                         tracing::warn!(account = %state.name, error = %message, "site list failed; keeping the sites already held");
                         state.up = Some(false);
                         state.last_error = Some(message);
@@ -236,28 +257,35 @@ impl Scheduler {
                 }
             }
         }
-        let mut merged =
-            discovery::merge(self.listings.iter().flatten(), self.discovery.site_limit);
         let shard = self.shared.settings.shard;
-        merged.retain(|f| shard.owns(&f.site.site.id));
-        let wanted: HashSet<&str> = merged.iter().map(|f| f.site.site.id.as_str()).collect();
+        self.sites = found
+            .sites
+            .iter()
+            .filter(|f| shard.owns(&f.site.site.id))
+            .map(|f| (f.site.site.id.clone(), f.clone()))
+            .collect();
+        let merged: Vec<&Found> = found
+            .sites
+            .iter()
+            .filter(|f| self.sites.contains_key(&f.site.site.id))
+            .collect();
         let mut added = Vec::new();
         let mut removed = Vec::new();
         let mut per_account: HashMap<usize, usize> = HashMap::new();
         {
             let mut store = lock(&self.shared.store);
             for id in store.ids() {
-                if !wanted.contains(id.as_str()) {
+                if !self.sites.contains_key(&id) {
                     store.remove(&id);
                     tracing::info!(site = %id, "site left the site lists; dropped");
                     removed.push(id);
                 }
             }
             for found in &merged {
-                *per_account.entry(found.owner).or_default() += 1;
+                *per_account.entry(found.account.index()).or_default() += 1;
                 if store.upsert_site(
                     found.site.account.clone(),
-                    found.owner,
+                    found.account.index(),
                     found.site.site.clone(),
                 ) {
                     added.push(found.site.site.id.clone());
@@ -265,7 +293,8 @@ impl Scheduler {
             }
             store.trim(now);
         }
-        self.queue.retain(|id| wanted.contains(id.as_str()));
+        let sites = &self.sites;
+        self.queue.retain(|id| sites.contains_key(id));
         // Every site held joins the round robin once: new ones, and those restored from the
         // state file, which are fetched now only when stale (`catch_up`).
         let queued: HashSet<&str> = self.queue.iter().map(String::as_str).collect();
@@ -291,7 +320,8 @@ impl Scheduler {
                 .collect()
         };
         self.queue.extend(joining);
-        lock(&self.retries).retain(|id, _| wanted.contains(id.as_str()));
+        lock(&self.retries).retain(|id, _| sites.contains_key(id));
+        self.discovered = Some(found);
         if let Some(remote) = &self.shared.remote {
             for id in removed {
                 remote.send(crate::remote_write::Event::Removed(id)).await;
@@ -322,7 +352,7 @@ impl Scheduler {
             tracing::info!(sites = added.len(), "backfilling new sites");
         }
         for id in added {
-            self.spawn_fetch(id, Kind::Backfill);
+            self.spawn_fetch(&id, Kind::Backfill);
         }
         if !catch_up.is_empty() {
             tracing::info!(
@@ -331,7 +361,7 @@ impl Scheduler {
             );
         }
         for id in catch_up {
-            self.spawn_fetch(id, Kind::Refresh);
+            self.spawn_fetch(&id, Kind::Refresh);
         }
         self.update_pending();
     }
@@ -343,8 +373,8 @@ impl Scheduler {
         self.credit = credit;
         for _ in 0..take.min(self.queue.len()) {
             if let Some(id) = self.queue.pop_front() {
-                self.queue.push_back(id.clone());
-                self.spawn_fetch(id, Kind::Refresh);
+                self.spawn_fetch(&id, Kind::Refresh);
+                self.queue.push_back(id);
             }
         }
         let now = Instant::now();
@@ -361,32 +391,31 @@ impl Scheduler {
             due
         };
         for id in due {
-            self.spawn_fetch(id, Kind::Refresh);
+            self.spawn_fetch(&id, Kind::Refresh);
         }
         self.update_pending();
     }
 
     fn update_pending(&self) {
-        let pending = lock(&self.shared.store)
-            .iter()
-            .filter(|(_, e)| !e.backfilled)
-            .count();
+        let pending = lock(&self.shared.store).pending_backfill();
         self.shared.telemetry.backfill_pending.set(pending as i64);
     }
 
-    fn spawn_fetch(&mut self, id: String, kind: Kind) {
-        if !lock(&self.shared.in_flight).insert(id.clone()) {
+    /// Starts one site's fetch, unless it is being fetched already. No bound here: the
+    /// client's `--concurrency` semaphore is the one limit on requests in flight.
+    fn spawn_fetch(&mut self, id: &str, kind: Kind) {
+        let Some(found) = self.sites.get(id).cloned() else {
+            return; // left the lists meanwhile
+        };
+        let Some(claim) = self.in_flight.claim(id) else {
             return; // already being fetched
-        }
+        };
         let shared = self.shared.clone();
         let client = self.client.clone();
-        let accounts = self.accounts.clone();
-        let slots = self.fetch_slots.clone();
         let retries = self.retries.clone();
         self.tasks.spawn(async move {
-            let _permit = slots.acquire_owned().await;
-            fetch_site(&shared, &client, &accounts, &retries, &id, kind).await;
-            lock(&shared.in_flight).remove(&id);
+            let _claim = claim;
+            fetch_site(&shared, &client, &retries, &found, kind).await;
         });
     }
 }
@@ -394,23 +423,17 @@ impl Scheduler {
 async fn fetch_site(
     shared: &Shared,
     client: &Client,
-    accounts: &[Arc<Account>],
-    retries: &std::sync::Mutex<HashMap<String, Instant>>,
-    id: &str,
+    retries: &Mutex<HashMap<String, Instant>>,
+    found: &Found,
     kind: Kind,
 ) {
-    let Some((owner, backfilled, name, newest)) = lock(&shared.store).get(id).map(|e| {
-        (
-            e.owner,
-            e.backfilled,
-            e.site.name.clone(),
-            e.days.last().map(|d| d.day.timestamp),
-        )
-    }) else {
+    let id = found.site.site.id.as_str();
+    let name = &found.site.site.name;
+    let Some((backfilled, newest)) = lock(&shared.store)
+        .get(id)
+        .map(|e| (e.backfilled, e.days.last().map(|d| d.day.timestamp)))
+    else {
         return; // removed meanwhile
-    };
-    let Some(account) = accounts.iter().find(|a| a.index() == owner) else {
-        return;
     };
     let (duration, full) = fetch_span(
         backfilled && kind != Kind::Backfill,
@@ -418,9 +441,7 @@ async fn fetch_site(
         shared.clock.now(),
         shared.settings.refresh_duration,
     );
-    let result = client
-        .traffic(account, id, &shared.settings.environment, duration)
-        .await;
+    let result = traffic::fetch_site(client, found, &shared.settings.environment, duration).await;
     let now = shared.clock.now();
     let telemetry = &shared.telemetry;
     match result {
@@ -464,5 +485,27 @@ async fn fetch_site(
             tracing::warn!(site = %name, error = %message, "site refresh failed; keeping its last data");
             lock(&shared.store).record_error(id, message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn regression_panicking_fetch_left_its_site_in_flight_for_ever() {
+        let in_flight = InFlight::default();
+        let claim = in_flight.claim("site-1").expect("free");
+        assert!(in_flight.claim("site-1").is_none(), "claimed twice");
+        let task = tokio::spawn(async move {
+            let _claim = claim;
+            panic!("a fetch that panics");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(!in_flight.contains("site-1"));
+        assert!(
+            in_flight.claim("site-1").is_some(),
+            "the site can be fetched again"
+        );
     }
 }
