@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
+use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::secret::{Scrubber, Secret, redact_json_text};
 
@@ -15,45 +16,6 @@ use super::secret::{Scrubber, Secret, redact_json_text};
 const DEBUG_BODY_LIMIT: usize = 2048;
 /// Error messages quote at most this much of a body.
 const ERROR_BODY_LIMIT: usize = 300;
-
-/// The API's routes, named for metrics labels and logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    Login,
-    Whoami,
-    UserSites,
-    UserOrgs,
-    OrgSites,
-    Traffic,
-    SiteName,
-    SiteInfo,
-}
-
-impl Endpoint {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Endpoint::Login => "login",
-            Endpoint::Whoami => "whoami",
-            Endpoint::UserSites => "user_sites",
-            Endpoint::UserOrgs => "user_organizations",
-            Endpoint::OrgSites => "organization_sites",
-            Endpoint::Traffic => "traffic",
-            Endpoint::SiteName => "site_name",
-            Endpoint::SiteInfo => "site_info",
-        }
-    }
-
-    pub const ALL: [Endpoint; 8] = [
-        Endpoint::Login,
-        Endpoint::Whoami,
-        Endpoint::UserSites,
-        Endpoint::UserOrgs,
-        Endpoint::OrgSites,
-        Endpoint::Traffic,
-        Endpoint::SiteName,
-        Endpoint::SiteInfo,
-    ];
-}
 
 /// Sees every API attempt; `serve` uses it for its self-metrics.
 pub trait RequestObserver: Send + Sync {

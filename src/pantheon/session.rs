@@ -9,7 +9,8 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::error::ApiError;
-use super::http::{Call, Endpoint, Transport};
+use super::endpoint::Endpoint;
+use super::http::{Call, Transport};
 use super::secret::Secret;
 use super::wire;
 
