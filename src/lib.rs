@@ -10,6 +10,7 @@ pub mod config;
 pub mod discovery;
 pub mod fake;
 pub mod fetch;
+pub mod hash;
 pub mod logging;
 pub mod model;
 pub mod output;
