@@ -5,6 +5,7 @@
 //! output; each step is one module here, and every subcommand calls the same steps.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod discovery;

@@ -2,17 +2,17 @@
 //! one login at a time) and its identity (the `account` label).
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use super::error::ApiError;
 use super::endpoint::Endpoint;
+use super::error::ApiError;
 use super::http::{Call, Transport};
 use super::secret::Secret;
 use super::wire;
+use crate::clock;
 
 /// Renew at most this long before `expires_at`...
 const MAX_RENEW_MARGIN: i64 = 60;
@@ -41,13 +41,6 @@ pub struct Account {
     token: Secret,
     session: Mutex<Option<Session>>,
     label: OnceLock<Arc<str>>,
-}
-
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64
 }
 
 impl Account {
@@ -82,7 +75,10 @@ impl Account {
     /// one login instead of each starting their own.
     pub(crate) async fn session(&self, transport: &Transport) -> Result<Session, ApiError> {
         let mut guard = self.session.lock().await;
-        if let Some(s) = guard.as_ref().filter(|s| s.fresh(unix_now())) {
+        if let Some(s) = guard
+            .as_ref()
+            .filter(|s| s.fresh(clock::unix_now().as_secs() as i64))
+        {
             return Ok(s.clone());
         }
         let session = self.login(transport).await?;
@@ -121,7 +117,7 @@ impl Account {
         })?;
         let secret = Secret::new(answer.session);
         transport.scrubber.register(&secret);
-        let now = unix_now();
+        let now = clock::unix_now().as_secs() as i64;
         let lifetime = (answer.expires_at - now).max(0);
         tracing::debug!(account = %self.describe(), expires_in_s = lifetime, "logged in");
         Ok(Session {
