@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod hash;
 pub mod logging;
 pub mod model;
+pub mod net;
 pub mod output;
 pub mod pantheon;
 pub mod remote_write;

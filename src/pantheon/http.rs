@@ -1,7 +1,7 @@
 //! The HTTP layer: one bounded, rate-capped, retrying, redacting way to call the API.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
@@ -11,11 +11,10 @@ use tokio::time::Instant;
 use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::secret::{Scrubber, Secret, redact_json_text};
+use crate::net::{self, Backoff};
 
 /// Debug logs show at most this much of a body.
 const DEBUG_BODY_LIMIT: usize = 2048;
-/// Error messages quote at most this much of a body.
-const ERROR_BODY_LIMIT: usize = 300;
 
 /// Sees every API attempt; `serve` uses it for its self-metrics.
 pub trait RequestObserver: Send + Sync {
@@ -132,12 +131,7 @@ impl Transport {
                 opts.base_url
             )));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("pantheon-metrics/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
+        let http = net::http_client(opts.connect_timeout, opts.timeout)
             .map_err(|e| ApiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Transport {
             http,
@@ -177,7 +171,7 @@ impl Transport {
                             last: Box::new(error),
                         });
                     }
-                    let delay = after.unwrap_or_else(|| self.backoff(attempt));
+                    let delay = after.unwrap_or_else(|| self.backoff().delay(attempt));
                     tracing::debug!(
                         endpoint = call.endpoint.as_str(),
                         attempt = attempt + 1,
@@ -192,15 +186,8 @@ impl Transport {
         }
     }
 
-    /// Capped exponential backoff with full jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .opts
-            .backoff_base
-            .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
-            .min(self.opts.backoff_cap);
-        let nanos = exp.as_nanos().min(u64::MAX as u128) as u64;
-        Duration::from_nanos(rand::random_range(0..=nanos))
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.opts.backoff_base, self.opts.backoff_cap)
     }
 
     async fn attempt(&self, call: &Call<'_>, url: &Url) -> Attempt {
@@ -225,12 +212,7 @@ impl Transport {
         let result = match req.send().await {
             Ok(resp) => {
                 let status = resp.status();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, SystemTime::now()))
-                    .map(|d| d.min(self.opts.retry_after_cap));
+                let retry_after = net::retry_after(resp.headers(), self.opts.retry_after_cap);
                 resp.bytes().await.map(|b| (status, retry_after, b))
             }
             Err(e) => Err(e),
@@ -278,7 +260,7 @@ impl Transport {
                 }
             }));
         }
-        let body = self.excerpt(text);
+        let body = net::excerpt(text, |t| self.scrubber.scrub(t));
         let error = ApiError::Status {
             endpoint,
             status: status.as_u16(),
@@ -292,18 +274,6 @@ impl Transport {
             },
             _ => Attempt::Done(Err(error)),
         }
-    }
-
-    /// A short, scrubbed, single-line quote of a body for an error message.
-    fn excerpt(&self, text: &str) -> String {
-        let text = text.trim();
-        let text = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string());
-        let scrubbed = self.scrubber.scrub(&text);
-        let one_line: String = scrubbed
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        cut(&one_line, ERROR_BODY_LIMIT)
     }
 
     fn debug_log(
@@ -322,7 +292,7 @@ impl Transport {
             .as_ref()
             .map(|b| redact_json_text(&b.to_string(), &self.scrubber))
             .unwrap_or_default();
-        let response_body = cut(&redact_json_text(body, &self.scrubber), DEBUG_BODY_LIMIT);
+        let response_body = net::cut(&redact_json_text(body, &self.scrubber), DEBUG_BODY_LIMIT);
         tracing::debug!(
             method = %call.method,
             url = %url,
@@ -360,48 +330,12 @@ fn transport_message(e: &reqwest::Error) -> String {
     }
 }
 
-/// Cuts `text` to at most `limit` bytes on a character boundary.
-fn cut(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_string();
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
+    fn backoff_comes_from_the_options() {
         let t = Transport::new(
             ClientOptions {
                 backoff_base: Duration::from_secs(1),
@@ -411,13 +345,9 @@ mod tests {
             None,
         )
         .unwrap();
-        for attempt in 0..40 {
-            let d = t.backoff(attempt);
-            assert!(d <= Duration::from_secs(8), "{attempt}: {d:?}");
-            if attempt == 0 {
-                assert!(d <= Duration::from_secs(1));
-            }
-        }
+        let b = t.backoff();
+        assert_eq!(b.ceiling(0), Duration::from_secs(1));
+        assert_eq!(b.ceiling(40), Duration::from_secs(8));
     }
 
     #[test]

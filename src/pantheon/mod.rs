@@ -28,7 +28,7 @@ use serde_json::Value;
 
 pub use endpoint::Endpoint;
 pub use error::ApiError;
-pub use http::{ClientOptions, DEFAULT_API_URL, RequestObserver, parse_retry_after};
+pub use http::{ClientOptions, DEFAULT_API_URL, RequestObserver};
 pub use secret::{Scrubber, Secret};
 pub use session::Account;
 
