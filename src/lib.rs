@@ -5,14 +5,17 @@
 //! output; each step is one module here, and every subcommand calls the same steps.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod error;
 pub mod fake;
+pub mod hash;
 pub mod logging;
 pub mod model;
+pub mod net;
 pub mod output;
 pub mod pantheon;
 pub mod remote_write;

@@ -1,4 +1,4 @@
-use super::http::Endpoint;
+use super::endpoint::Endpoint;
 
 /// Everything that can go wrong talking to the API. Messages never carry a token or a
 /// session: bodies are scrubbed before they are quoted.

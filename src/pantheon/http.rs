@@ -1,60 +1,21 @@
 //! The HTTP layer: one bounded, rate-capped, retrying, redacting way to call the API.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
+use super::endpoint::Endpoint;
 use super::error::ApiError;
-use super::secret::{Scrubber, redact_json_text};
-use super::session::{Session, unix_now};
+use super::secret::{Scrubber, Secret, redact_json_text};
+use crate::clock;
+use crate::net::{self, Backoff};
 
 /// Debug logs show at most this much of a body.
 const DEBUG_BODY_LIMIT: usize = 2048;
-/// Error messages quote at most this much of a body.
-const ERROR_BODY_LIMIT: usize = 300;
-
-/// The API's routes, named for metrics labels and logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    Login,
-    Whoami,
-    UserSites,
-    UserOrgs,
-    OrgSites,
-    Traffic,
-    SiteName,
-    SiteInfo,
-}
-
-impl Endpoint {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Endpoint::Login => "login",
-            Endpoint::Whoami => "whoami",
-            Endpoint::UserSites => "user_sites",
-            Endpoint::UserOrgs => "user_organizations",
-            Endpoint::OrgSites => "organization_sites",
-            Endpoint::Traffic => "traffic",
-            Endpoint::SiteName => "site_name",
-            Endpoint::SiteInfo => "site_info",
-        }
-    }
-
-    pub const ALL: [Endpoint; 8] = [
-        Endpoint::Login,
-        Endpoint::Whoami,
-        Endpoint::UserSites,
-        Endpoint::UserOrgs,
-        Endpoint::OrgSites,
-        Endpoint::Traffic,
-        Endpoint::SiteName,
-        Endpoint::SiteInfo,
-    ];
-}
 
 /// Sees every API attempt; `serve` uses it for its self-metrics.
 pub trait RequestObserver: Send + Sync {
@@ -145,11 +106,12 @@ pub(crate) struct Call<'a> {
     pub method: Method,
     pub segments: &'a [&'a str],
     pub query: &'a [(&'a str, &'a str)],
-    /// The session to send, checked once this attempt holds its slot: a request queued
-    /// behind `--concurrency` may wait longer than the session has left.
-    pub session: Option<&'a Session>,
-    /// Send the session even if it is no longer fresh (the caller renewed it already).
-    pub stale_ok: bool,
+    /// The session to send as the bearer.
+    pub bearer: Option<&'a Secret>,
+    /// Unix seconds until which the bearer is worth sending, checked once this attempt
+    /// holds its slot: a request queued behind `--concurrency` may wait longer than the
+    /// session has left. `None`: send it whatever the time.
+    pub fresh_until: Option<i64>,
     pub body: Option<Value>,
 }
 
@@ -175,12 +137,7 @@ impl Transport {
                 opts.base_url
             )));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("pantheon-metrics/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
+        let http = net::http_client(opts.connect_timeout, opts.timeout)
             .map_err(|e| ApiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Transport {
             http,
@@ -220,7 +177,7 @@ impl Transport {
                             last: Box::new(error),
                         });
                     }
-                    let delay = after.unwrap_or_else(|| self.backoff(attempt));
+                    let delay = after.unwrap_or_else(|| self.backoff().delay(attempt));
                     tracing::debug!(
                         endpoint = call.endpoint.as_str(),
                         attempt = attempt + 1,
@@ -235,15 +192,8 @@ impl Transport {
         }
     }
 
-    /// Capped exponential backoff with full jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .opts
-            .backoff_base
-            .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
-            .min(self.opts.backoff_cap);
-        let nanos = exp.as_nanos().min(u64::MAX as u128) as u64;
-        Duration::from_nanos(rand::random_range(0..=nanos))
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.opts.backoff_base, self.opts.backoff_cap)
     }
 
     async fn attempt(&self, call: &Call<'_>, url: &Url) -> Attempt {
@@ -255,8 +205,8 @@ impl Transport {
             Err(_) => return Attempt::Done(Err(ApiError::Config("client is shut down".into()))),
         };
         if call
-            .session
-            .is_some_and(|s| !call.stale_ok && !s.fresh(unix_now()))
+            .fresh_until
+            .is_some_and(|t| clock::unix_now().as_secs() as i64 >= t)
         {
             return Attempt::Done(Err(ApiError::SessionExpired {
                 endpoint: call.endpoint,
@@ -267,8 +217,8 @@ impl Transport {
             .http
             .request(call.method.clone(), url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(session) = call.session {
-            req = req.bearer_auth(session.secret.expose());
+        if let Some(bearer) = call.bearer {
+            req = req.bearer_auth(bearer.expose());
         }
         if let Some(body) = &call.body {
             req = req.json(body);
@@ -276,12 +226,7 @@ impl Transport {
         let result = match req.send().await {
             Ok(resp) => {
                 let status = resp.status();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, SystemTime::now()))
-                    .map(|d| d.min(self.opts.retry_after_cap));
+                let retry_after = net::retry_after(resp.headers(), self.opts.retry_after_cap);
                 resp.bytes().await.map(|b| (status, retry_after, b))
             }
             Err(e) => Err(e),
@@ -329,7 +274,7 @@ impl Transport {
                 }
             }));
         }
-        let body = self.excerpt(text);
+        let body = net::excerpt(text, |t| self.scrubber.scrub(t));
         let error = ApiError::Status {
             endpoint,
             status: status.as_u16(),
@@ -343,18 +288,6 @@ impl Transport {
             },
             _ => Attempt::Done(Err(error)),
         }
-    }
-
-    /// A short, scrubbed, single-line quote of a body for an error message.
-    fn excerpt(&self, text: &str) -> String {
-        let text = text.trim();
-        let text = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string());
-        let scrubbed = self.scrubber.scrub(&text);
-        let one_line: String = scrubbed
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        cut(&one_line, ERROR_BODY_LIMIT)
     }
 
     fn debug_log(
@@ -373,11 +306,11 @@ impl Transport {
             .as_ref()
             .map(|b| redact_json_text(&b.to_string(), &self.scrubber))
             .unwrap_or_default();
-        let response_body = cut(&redact_json_text(body, &self.scrubber), DEBUG_BODY_LIMIT);
+        let response_body = net::cut(&redact_json_text(body, &self.scrubber), DEBUG_BODY_LIMIT);
         tracing::debug!(
             method = %call.method,
             url = %url,
-            authorization = if call.session.is_some() { "Bearer [REDACTED]" } else { "" },
+            authorization = if call.bearer.is_some() { "Bearer [REDACTED]" } else { "" },
             request_body = %request_body,
             status = status.map(|s| s.as_u16()).unwrap_or(0),
             duration_ms = elapsed.as_millis() as u64,
@@ -411,48 +344,12 @@ fn transport_message(e: &reqwest::Error) -> String {
     }
 }
 
-/// Cuts `text` to at most `limit` bytes on a character boundary.
-fn cut(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_string();
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
+    fn backoff_comes_from_the_options() {
         let t = Transport::new(
             ClientOptions {
                 backoff_base: Duration::from_secs(1),
@@ -462,13 +359,9 @@ mod tests {
             None,
         )
         .unwrap();
-        for attempt in 0..40 {
-            let d = t.backoff(attempt);
-            assert!(d <= Duration::from_secs(8), "{attempt}: {d:?}");
-            if attempt == 0 {
-                assert!(d <= Duration::from_secs(1));
-            }
-        }
+        let b = t.backoff();
+        assert_eq!(b.ceiling(0), Duration::from_secs(1));
+        assert_eq!(b.ceiling(40), Duration::from_secs(8));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod endpoint;
 mod error;
 mod http;
 pub mod paging;
@@ -25,8 +26,9 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::Value;
 
+pub use endpoint::Endpoint;
 pub use error::ApiError;
-pub use http::{ClientOptions, DEFAULT_API_URL, Endpoint, RequestObserver, parse_retry_after};
+pub use http::{ClientOptions, DEFAULT_API_URL, RequestObserver};
 pub use secret::{Scrubber, Secret};
 pub use session::Account;
 
@@ -276,8 +278,8 @@ impl Client {
                 method: Method::GET,
                 segments,
                 query,
-                session: Some(&session),
-                stale_ok: expired >= 2,
+                bearer: Some(&session.secret),
+                fresh_until: (expired < 2).then(|| session.fresh_until()),
                 body: None,
             };
             match self.transport.send(call).await {

@@ -2,16 +2,17 @@
 //! one login at a time) and its identity (the `account` label).
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
 use serde_json::json;
 use tokio::sync::Mutex;
 
+use super::endpoint::Endpoint;
 use super::error::ApiError;
-use super::http::{Call, Endpoint, Transport};
+use super::http::{Call, Transport};
 use super::secret::Secret;
 use super::wire;
+use crate::clock;
 
 /// Renew at most this long before `expires_at`...
 const MAX_RENEW_MARGIN: i64 = 60;
@@ -28,8 +29,13 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn fresh(&self, now: i64) -> bool {
-        now < self.expires_at - self.margin
+    fn fresh(&self, now: i64) -> bool {
+        now < self.fresh_until()
+    }
+
+    /// Unix seconds after which the session is renewed rather than sent.
+    pub(crate) fn fresh_until(&self) -> i64 {
+        self.expires_at - self.margin
     }
 }
 
@@ -40,13 +46,6 @@ pub struct Account {
     token: Secret,
     session: Mutex<Option<Session>>,
     label: OnceLock<Arc<str>>,
-}
-
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64
 }
 
 impl Account {
@@ -81,7 +80,10 @@ impl Account {
     /// one login instead of each starting their own.
     pub(crate) async fn session(&self, transport: &Transport) -> Result<Session, ApiError> {
         let mut guard = self.session.lock().await;
-        if let Some(s) = guard.as_ref().filter(|s| s.fresh(unix_now())) {
+        if let Some(s) = guard
+            .as_ref()
+            .filter(|s| s.fresh(clock::unix_now().as_secs() as i64))
+        {
             return Ok(s.clone());
         }
         let session = self.login(transport).await?;
@@ -108,8 +110,8 @@ impl Account {
             method: Method::POST,
             segments: &["authorize", "machine-token"],
             query: &[],
-            session: None,
-            stale_ok: false,
+            bearer: None,
+            fresh_until: None,
             body: Some(json!({"machine_token": self.token.expose(), "client": "pantheon-metrics"})),
         };
         let value = transport.send(call).await.map_err(wrap)?;
@@ -121,7 +123,7 @@ impl Account {
         })?;
         let secret = Secret::new(answer.session);
         transport.scrubber.register(&secret);
-        let now = unix_now();
+        let now = clock::unix_now().as_secs() as i64;
         let lifetime = (answer.expires_at - now).max(0);
         tracing::debug!(account = %self.describe(), expires_in_s = lifetime, "logged in");
         Ok(Session {

@@ -1,7 +1,7 @@
 //! One receiver: its queue, and the loop that sends the queue's batches in order.
 //!
 //! - `5xx`, `429` and connection failures are retried with capped exponential backoff
-//!   (full jitter), for as long as it takes; meanwhile the queue keeps its bound by
+//!   (full jitter) or after the receiver's `Retry-After`, for as long as it takes; meanwhile the queue keeps its bound by
 //!   dropping its oldest batches.
 //! - Other `4xx` answers are not retried. A `400` refuses the whole request for the sake
 //!   of one bad sample (Prometheus does that for a duplicate or too old sample), so the
@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::proto::{SeriesSamples, encode};
 use super::queue::{Batch, Queue};
 use crate::config::ConfigError;
+use crate::net::{self, Backoff};
 use crate::pantheon::Secret;
 
 /// How a receiver wants to be authenticated. Read from files, never from the command line.
@@ -86,6 +87,11 @@ impl Auth {
         }
     }
 }
+
+/// Connecting to a receiver should take well under this.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` obeyed: a receiver cannot stall the queue for longer at once.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 
 /// Tuning of every receiver.
 #[derive(Clone, Debug)]
@@ -185,15 +191,9 @@ impl Remote {
         opts: Options,
         metrics: Metrics,
     ) -> Result<Remote, ConfigError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("pantheon-metrics/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(opts.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| {
-                ConfigError::Invalid(format!("cannot build the remote-write client: {e}"))
-            })?;
+        let http = net::http_client(CONNECT_TIMEOUT, opts.timeout).map_err(|e| {
+            ConfigError::Invalid(format!("cannot build the remote-write client: {e}"))
+        })?;
         Ok(Remote {
             index,
             shown: display_url(&url),
@@ -263,7 +263,9 @@ impl Remote {
             match self.post(&b, cancel).await {
                 Outcome::Sent => {
                     self.metrics.sent.inc_by(b.samples as u64);
-                    self.metrics.last_success.set(unix_now());
+                    self.metrics
+                        .last_success
+                        .set(crate::clock::unix_now().as_secs_f64());
                 }
                 Outcome::Refused { status: 400, .. } if b.samples > 1 && budget >= 2 => {
                     budget -= 2;
@@ -317,17 +319,16 @@ impl Remote {
                         }
                         return Outcome::Sent;
                     }
-                    let retry_after = resp
-                        .headers()
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(60)));
+                    let retry_after = net::retry_after(resp.headers(), RETRY_AFTER_CAP);
                     let text = tokio::select! {
                         _ = cancel.cancelled() => return Outcome::Cancelled,
                         t = resp.text() => t.unwrap_or_default(),
                     };
-                    let message = format!("HTTP {}: {}", status.as_u16(), excerpt(&text));
+                    let message = format!(
+                        "HTTP {}: {}",
+                        status.as_u16(),
+                        net::excerpt(&text, str::to_owned)
+                    );
                     if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
                         return Outcome::Refused {
                             status: status.as_u16(),
@@ -345,7 +346,7 @@ impl Remote {
                 last_logged = Some(now);
                 tracing::warn!(remote = self.index, url = %self.shown, error = %problem, waiting = self.queue.len(), "remote write failed; retrying");
             }
-            let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+            let wait = retry_after.unwrap_or_else(|| self.backoff().delay(attempt));
             attempt = attempt.saturating_add(1);
             tokio::select! {
                 _ = cancel.cancelled() => return Outcome::Cancelled,
@@ -354,29 +355,139 @@ impl Remote {
         }
     }
 
-    /// `min * 2^attempt`, capped, with full jitter (at least half the step).
-    fn backoff(&self, attempt: u32) -> Duration {
-        let step = self
-            .opts
-            .min_backoff
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.opts.max_backoff);
-        step.mul_f64(rand::random_range(0.5..=1.0))
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.opts.min_backoff, self.opts.max_backoff)
     }
 }
 
-fn excerpt(text: &str) -> String {
-    let line = text.trim().lines().next().unwrap_or("");
-    let mut end = line.len().min(300);
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    line[..end].to_string()
-}
+#[cfg(test)]
+mod tests {
+    use super::super::proto::{Sample, SeriesSamples, labels};
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+    use tokio::time::Instant;
+    use warp::Filter;
 
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    /// A receiver that answers the first request `503` with `retry_after(now)` as its
+    /// `Retry-After` and accepts the rest; it records when each request arrived.
+    async fn receiver(
+        retry_after: impl Fn(SystemTime) -> String + Clone + Send + Sync + 'static,
+    ) -> (reqwest::Url, Arc<Mutex<Vec<Instant>>>) {
+        use warp::Reply;
+        let hits: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let seen = hits.clone();
+        let route = warp::post()
+            .and(warp::body::bytes())
+            .map(move |_: bytes::Bytes| {
+                let mut seen = seen.lock().unwrap();
+                seen.push(Instant::now());
+                if seen.len() == 1 {
+                    let value = retry_after(SystemTime::now());
+                    warp::reply::with_header(
+                        warp::reply::with_status("busy", http::StatusCode::SERVICE_UNAVAILABLE),
+                        "retry-after",
+                        value,
+                    )
+                    .into_response()
+                } else {
+                    warp::reply::with_status("", http::StatusCode::NO_CONTENT).into_response()
+                }
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(warp::serve(route).incoming(listener).run());
+        (format!("http://{addr}/write").parse().unwrap(), hits)
+    }
+
+    fn one_series() -> Vec<SeriesSamples> {
+        vec![SeriesSamples {
+            labels: Arc::new(labels(&[("__name__", "pantheon_visits"), ("name", "s")])),
+            samples: vec![Sample {
+                value: 1.0,
+                timestamp: 1000,
+            }],
+        }]
+    }
+
+    /// Sends one sample to a receiver that first answers `503` with `retry_after`, and
+    /// returns how long the sender waited before its retry (on tokio's clock).
+    async fn wait_before_retry(
+        retry_after: impl Fn(SystemTime) -> String + Clone + Send + Sync + 'static,
+    ) -> Duration {
+        let (url, hits) = receiver(retry_after).await;
+        let metrics = Metrics::detached();
+        let opts = Options {
+            // Tiny backoff: a wait of seconds can only come from the `Retry-After`.
+            min_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            linger: Duration::ZERO,
+            timeout: Duration::from_secs(3600),
+            ..Options::default()
+        };
+        let remote = Arc::new(Remote::new(1, url, None, opts, metrics.clone()).unwrap());
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(remote.clone().run(cancel.clone()));
+        remote.enqueue(one_series());
+        for _ in 0..600 {
+            if metrics.sent.get() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(metrics.sent.get(), 1, "the sample was never delivered");
+        cancel.cancel();
+        task.await.unwrap();
+        let hits = hits.lock().unwrap();
+        assert_eq!(hits.len(), 2, "one refusal, one delivery");
+        hits[1] - hits[0]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_in_seconds_is_obeyed() {
+        let waited = wait_before_retry(|_| "20".to_string()).await;
+        assert!(
+            waited >= Duration::from_secs(20) && waited < Duration::from_secs(21),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_http_date_is_obeyed() {
+        let waited =
+            wait_before_retry(|now| httpdate::fmt_http_date(now + Duration::from_secs(20))).await;
+        // The date has one-second resolution.
+        assert!(
+            waited >= Duration::from_secs(18) && waited < Duration::from_secs(21),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_retry_after_is_capped() {
+        let waited = wait_before_retry(|_| "86400".to_string()).await;
+        assert!(
+            waited >= RETRY_AFTER_CAP && waited < RETRY_AFTER_CAP + Duration::from_secs(1),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_comes_from_the_options() {
+        let opts = Options {
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+            ..Options::default()
+        };
+        let remote = Remote::new(
+            1,
+            "http://127.0.0.1:1/write".parse().unwrap(),
+            None,
+            opts,
+            Metrics::detached(),
+        )
+        .unwrap();
+        assert_eq!(remote.backoff().ceiling(0), Duration::from_millis(250));
+        assert_eq!(remote.backoff().ceiling(10), Duration::from_secs(5));
+    }
 }

@@ -61,10 +61,7 @@ impl RemoteWrite {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    crate::clock::unix_now().as_millis() as i64
 }
 
 async fn plan(

@@ -18,7 +18,6 @@
 //! self-metrics tail and appends it.
 
 use std::collections::HashMap;
-use std::hash::Hasher as _;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
@@ -291,40 +290,9 @@ pub struct Renderer {
     next_serial: u64,
 }
 
-/// FNV-1a: a stable hash of a site id, for group boundaries.
-fn id_hash(id: &str) -> u64 {
-    let mut h = Fnv::default();
-    h.write(id.as_bytes());
-    h.0
-}
-
-/// FNV-1a as a `Hasher`: the render walk looks up every site and group on every render, and
-/// its keys (site ids, serials) come from us, not from an attacker, so SipHash buys nothing.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v).wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+/// The render walk looks up every site and group on every render; FNV-1a is cheaper than
+/// SipHash for these keys, which come from us.
+type FastMap<K, V> = HashMap<K, V, crate::hash::BuildFnv1a>;
 
 impl Renderer {
     pub fn new(history: HistoryMode, window_secs: i64) -> Renderer {
@@ -362,7 +330,7 @@ impl Renderer {
                     version: entry.version,
                     serial: self.next_serial,
                     valid_until,
-                    starts_group: id_hash(id) % GROUP_SPREAD == 0,
+                    starts_group: crate::hash::fnv1a_64(id.as_bytes()) % GROUP_SPREAD == 0,
                 };
                 self.cache.insert(id.to_string(), cached);
             }

@@ -26,44 +26,14 @@ pub use settings::{HistoryMode, RemoteWriteSettings, Settings};
 pub use shard::{Shard, site_hash};
 pub use telemetry::Telemetry;
 
+pub use crate::clock::Clock;
+
 use crate::context::{Context, ContextOptions};
 use crate::error::{Exit, UsageError};
 use crate::store::Store;
 
 /// How long SIGTERM may take, end to end.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
-
-/// Wall-clock seconds that follow tokio's clock, so tests with a paused clock see days and
-/// windows pass without sleeping.
-#[derive(Clone, Debug)]
-pub struct Clock {
-    base_unix: f64,
-    base: tokio::time::Instant,
-}
-
-impl Clock {
-    pub fn new() -> Clock {
-        let base_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        Clock {
-            base_unix,
-            base: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Unix seconds now.
-    pub fn now(&self) -> i64 {
-        (self.base_unix + self.base.elapsed().as_secs_f64()) as i64
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock::new()
-    }
-}
 
 /// How long one encoding of the self-metrics is served.
 const SELF_METRICS_MAX_AGE: Duration = Duration::from_secs(1);

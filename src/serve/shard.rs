@@ -20,11 +20,7 @@ use std::str::FromStr;
 /// assert_eq!(site_hash("6a7b9f52-0a7c-4c2e-9a51-2f0c1c1d8e11"), 0x4b8931bc45756bc7);
 /// ```
 pub fn site_hash(site_id: &str) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    site_id
-        .bytes()
-        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    crate::hash::fnv1a_64(site_id.as_bytes())
 }
 
 /// One replica's share of the sites: shard `index` (1-based) of `count`.
