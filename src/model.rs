@@ -46,6 +46,59 @@ pub struct AccountSite {
     pub site: Arc<Site>,
 }
 
+/// The position of a site's series in every output: account, then site name, then site id.
+///
+/// The one sort order of the project: the renderers, the `fetch` command and the exporter's
+/// store (whose key orders the same fields the same way) all follow it, so every output is
+/// deterministic whatever order discovery or fetching finished in.
+pub type SeriesKey<'a> = (&'a str, &'a str, &'a str);
+
+/// The [`SeriesKey`] of `site` as seen by `account`.
+pub fn series_key<'a>(account: &'a str, site: &'a Site) -> SeriesKey<'a> {
+    (account, &site.name, &site.id)
+}
+
+/// Anything shown as one site's series (or row), so it can be put in series order.
+pub trait SeriesOrder {
+    fn sort_key(&self) -> SeriesKey<'_>;
+}
+
+impl SeriesOrder for AccountSite {
+    fn sort_key(&self) -> SeriesKey<'_> {
+        series_key(&self.account, &self.site)
+    }
+}
+
+impl SeriesOrder for SiteTraffic {
+    fn sort_key(&self) -> SeriesKey<'_> {
+        series_key(&self.account, &self.site)
+    }
+}
+
+impl<T: SeriesOrder + ?Sized> SeriesOrder for &T {
+    fn sort_key(&self) -> SeriesKey<'_> {
+        (**self).sort_key()
+    }
+}
+
+/// Sorts `items` into series order (stable).
+///
+/// ```
+/// use std::sync::Arc;
+/// use pantheon_metrics::model::{AccountSite, Site, sort_series};
+/// let row = |account: &str, name: &str, id: &str| AccountSite {
+///     account: Arc::from(account),
+///     site: Arc::new(Site { name: name.into(), id: id.into(), ..Site::default() }),
+/// };
+/// let mut rows = vec![row("b@x", "a", "1"), row("a@x", "z", "2"), row("a@x", "z", "1"), row("a@x", "m", "9")];
+/// sort_series(&mut rows);
+/// let order: Vec<_> = rows.iter().map(|r| (&*r.account, &*r.site.name, &*r.site.id)).collect();
+/// assert_eq!(order, [("a@x", "m", "9"), ("a@x", "z", "1"), ("a@x", "z", "2"), ("b@x", "a", "1")]);
+/// ```
+pub fn sort_series<T: SeriesOrder>(items: &mut [T]) {
+    items.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
 /// One bucket of traffic as the API reports it: counters for the day starting at `timestamp`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Day {

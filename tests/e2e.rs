@@ -17,19 +17,15 @@ use std::time::{Duration, Instant};
 
 use pantheon_metrics::fake::{FakeConfig, HOSTILE_LABEL, traffic_for};
 use pantheon_metrics::model::{DAY_SECONDS, Day};
+use pantheon_metrics::render::DayValue;
+use pantheon_metrics::render::families::family;
 use serde_json::Value;
 use support::*;
 
 const INSTALL: &str = "apt-get install prometheus prometheus-node-exporter";
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The five traffic gauges of the exposition contract.
-const METRICS: [&str; 5] = [
-    "pantheon_visits",
-    "pantheon_pages_served",
-    "pantheon_cache_hits",
-    "pantheon_cache_misses",
-    "pantheon_cache_hit_ratio",
-];
+const METRICS: [&str; 5] = FAMILY_NAMES;
 
 // ---------------------------------------------------------------------------------------
 // Tools and processes
@@ -399,14 +395,10 @@ fn newest_day() -> i64 {
 /// The value the fake serves for `metric` on `day`; `None` where the contract has no sample
 /// (a hit ratio on a day with no pages served).
 fn expected(day: &Day, metric: &str) -> Option<f64> {
-    match metric {
-        "pantheon_visits" => Some(day.visits as f64),
-        "pantheon_pages_served" => Some(day.pages_served as f64),
-        "pantheon_cache_hits" => Some(day.cache_hits as f64),
-        "pantheon_cache_misses" => Some(day.cache_misses as f64),
-        "pantheon_cache_hit_ratio" => day.cache_hit_ratio(),
-        other => panic!("unknown metric {other}"),
-    }
+    family(metric)
+        .unwrap_or_else(|| panic!("unknown metric {metric}"))
+        .value(day)
+        .map(DayValue::as_f64)
 }
 
 fn same(a: f64, b: f64) -> bool {
@@ -482,24 +474,6 @@ fn assert_no_problems(problems: Vec<String>) {
         problems.len(),
         problems.join("\n")
     );
-}
-
-/// The value of a label in a sample's `{...}` text.
-fn label_value(labels: &str, key: &str) -> Option<String> {
-    let start = labels.find(&format!("{key}=\""))? + key.len() + 2;
-    let mut out = String::new();
-    let mut chars = labels[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                other => out.push(other),
-            },
-            '"' => return Some(out),
-            c => out.push(c),
-        }
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------
@@ -803,15 +777,13 @@ async fn node_exporter_textfile_collector_reads_fetch_output() {
     let newest = newest_day();
     let mut problems = Vec::new();
     for metric in METRICS {
-        let got: Vector = samples(&text, metric)
+        // node_exporter re-encodes the file: its values may take any float form.
+        let got: Vector = parsed_samples(&text, metric)
             .into_iter()
-            .map(|(labels, value, ts)| {
-                assert!(ts.is_none(), "a timestamp in the textfile: {labels}");
-                let map = ["account", "label", "name", "plan"]
-                    .iter()
-                    .filter_map(|k| Some((k.to_string(), label_value(labels, k)?)))
-                    .collect();
-                (map, value.parse().unwrap())
+            .map(|s| {
+                assert!(s.timestamp.is_none(), "a timestamp in the textfile: {s:?}");
+                let value = s.number();
+                (s.labels.into_iter().collect(), value)
             })
             .collect();
         problems.extend(compare_day(&world, metric, newest, &got));

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use pantheon_metrics::model::{Day, Site, SiteTraffic};
 use pantheon_metrics::pantheon::wire;
-use pantheon_metrics::render;
+use pantheon_metrics::render::testutil::parse_exposition;
+use pantheon_metrics::render::{self, FAMILIES, Format};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -79,75 +80,6 @@ proptest! {
     }
 }
 
-/// A strict reader of one sample line: `name{k="v",...} value [timestamp]`, unescaping
-/// label values. `None` for anything that is not exactly that.
-/// One parsed sample: name, labels, value, timestamp.
-type Sample = (String, Vec<(String, String)>, f64, Option<i64>);
-
-fn parse_line(line: &str) -> Option<Sample> {
-    let brace = line.find('{')?;
-    let name = &line[..brace];
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-    {
-        return None;
-    }
-    let mut labels = Vec::new();
-    let mut chars = line[brace + 1..].char_indices().peekable();
-    let rest_start;
-    loop {
-        let mut key = String::new();
-        loop {
-            let (_, c) = chars.next()?;
-            match c {
-                '=' => break,
-                c if c.is_ascii_alphanumeric() || c == '_' => key.push(c),
-                _ => return None,
-            }
-        }
-        if chars.next()?.1 != '"' {
-            return None;
-        }
-        let mut value = String::new();
-        loop {
-            let (_, c) = chars.next()?;
-            match c {
-                '"' => break,
-                '\\' => match chars.next()?.1 {
-                    '\\' => value.push('\\'),
-                    '"' => value.push('"'),
-                    'n' => value.push('\n'),
-                    _ => return None,
-                },
-                '\n' => return None,
-                c => value.push(c),
-            }
-        }
-        labels.push((key, value));
-        match chars.next()? {
-            (_, ',') => continue,
-            (i, '}') => {
-                rest_start = brace + 1 + i + 1;
-                break;
-            }
-            _ => return None,
-        }
-    }
-    let rest = line[rest_start..].strip_prefix(' ')?;
-    let mut parts = rest.split(' ');
-    let value: f64 = parts.next()?.parse().ok()?;
-    let ts = match parts.next() {
-        Some(t) => Some(t.parse().ok()?),
-        None => None,
-    };
-    if parts.next().is_some() {
-        return None;
-    }
-    Some((name.to_string(), labels, value, ts))
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
 
@@ -162,25 +94,36 @@ proptest! {
         let site = Site { id: "id-1".into(), name: name.clone(), label: label.clone(), plan: plan.clone(), ..Site::default() };
         let day = |i: i64| Day { timestamp: 1_762_732_800 + i * 86_400, visits: visits as u64, pages_served: 10, cache_hits: 3, cache_misses: 7 };
         let traffic = vec![SiteTraffic { account: Arc::from(account.as_str()), site: Arc::new(site), environment: Arc::from("live"), days: vec![day(0), day(1)] }];
-        for (text, ts_expected) in [
-            (String::from_utf8(render::prometheus(&traffic, false)).unwrap(), true),
-            (String::from_utf8(render::openmetrics(&traffic)).unwrap(), true),
-            (String::from_utf8(render::prometheus(&traffic, true)).unwrap(), false),
+        for (text, format, timestamps) in [
+            (render::prometheus(&traffic, false), Format::Prometheus, Timestamps::AllButNewest),
+            (render::openmetrics(&traffic), Format::OpenMetrics, Timestamps::All),
+            (render::prometheus(&traffic, true), Format::Prometheus, Timestamps::None),
         ] {
-            let mut samples = 0;
-            for line in text.lines() {
-                if line.starts_with('#') {
-                    continue;
-                }
-                let (_, labels, _, ts) = parse_line(line).unwrap_or_else(|| panic!("unparseable line {line:?}"));
-                let got: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let text = String::from_utf8(text).unwrap();
+            // The whole document, every line, through the crate's strict reader.
+            let samples = parse_exposition(&text, format)
+                .unwrap_or_else(|e| panic!("{e} in:\n{text}"));
+            let days = if timestamps == Timestamps::None { 1 } else { 2 };
+            prop_assert_eq!(samples.len(), FAMILIES.len() * days);
+            for (i, s) in samples.iter().enumerate() {
+                let got: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 prop_assert_eq!(got, vec![("account", account.as_str()), ("label", label.as_str()), ("name", name.as_str()), ("plan", plan.as_str())]);
-                if !ts_expected {
-                    prop_assert!(ts.is_none());
-                }
-                samples += 1;
+                let newest = i % days == days - 1;
+                let timestamped = match timestamps {
+                    Timestamps::All => true,
+                    Timestamps::AllButNewest => !newest,
+                    Timestamps::None => false,
+                };
+                prop_assert_eq!(s.timestamp.is_some(), timestamped, "{:?}", s);
             }
-            prop_assert!(samples >= 5);
         }
     }
+}
+
+/// Which samples of a site carry a timestamp.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Timestamps {
+    All,
+    AllButNewest,
+    None,
 }

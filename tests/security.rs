@@ -7,6 +7,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use pantheon_metrics::fake::{FakeServer, HOSTILE_LABEL};
+use pantheon_metrics::render::Format;
+use pantheon_metrics::render::testutil::parse_exposition;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -252,7 +254,10 @@ async fn hostile_labels_are_safe_in_every_format() {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n");
-    for format in ["prom", "openmetrics"] {
+    for (format, syntax) in [
+        ("prom", Format::Prometheus),
+        ("openmetrics", Format::OpenMetrics),
+    ] {
         let out = run(
             &fake,
             &tokens,
@@ -260,6 +265,13 @@ async fn hostile_labels_are_safe_in_every_format() {
         )
         .await;
         assert_eq!(out.code, 0, "{out:?}");
+        // Every line through the strict reader, and the label read back exactly.
+        let samples = parse_exposition(&out.stdout, syntax)
+            .unwrap_or_else(|e| panic!("{format}: {e} in:\n{}", out.stdout));
+        assert!(samples.len() >= 2 * 4, "{format}: {}", out.stdout);
+        for s in &samples {
+            assert_eq!(s.label("label"), HOSTILE_LABEL, "{format}: {s:?}");
+        }
         assert!(
             out.stdout.contains(&format!("label=\"{escaped}\"")),
             "{format}: {}",

@@ -48,9 +48,7 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    fetched.sort_by(|a, b| {
-        (&a.account, &a.site.name, &a.site.id).cmp(&(&b.account, &b.site.name, &b.site.id))
-    });
+    crate::model::sort_series(&mut fetched);
 
     let bytes: Vec<u8> = match args.format {
         FetchFormat::Table => render::table::traffic(&fetched).into_bytes(),

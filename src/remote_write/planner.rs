@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::proto::{Label, Sample, SeriesSamples, labels};
 use crate::model::{DAY_SECONDS, Day, Site, day_start};
-use crate::render::prom::FAMILIES;
+use crate::render::FAMILIES;
 
 /// A site's days as held after a successful fetch.
 #[derive(Clone, Debug)]
@@ -35,16 +35,6 @@ pub enum Event {
     Update(SiteUpdate),
     /// The site left the site lists (or this replica's shard).
     Removed(String),
-}
-
-fn value_of(family: &str, day: &Day) -> Option<f64> {
-    Some(match family {
-        "pantheon_visits" => day.visits as f64,
-        "pantheon_pages_served" => day.pages_served as f64,
-        "pantheon_cache_hits" => day.cache_hits as f64,
-        "pantheon_cache_misses" => day.cache_misses as f64,
-        _ => return day.cache_hit_ratio(),
-    })
 }
 
 struct Planned {
@@ -172,9 +162,12 @@ impl Planner {
 }
 
 fn push_day(out: &mut [Vec<Sample>], day: &Day, timestamp: i64) {
-    for (i, f) in FAMILIES.iter().enumerate() {
-        if let Some(value) = value_of(f.name, day) {
-            out[i].push(Sample { value, timestamp });
+    for (samples, family) in out.iter_mut().zip(&FAMILIES) {
+        if let Some(value) = family.value(day) {
+            samples.push(Sample {
+                value: value.as_f64(),
+                timestamp,
+            });
         }
     }
 }

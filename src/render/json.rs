@@ -4,15 +4,19 @@
 //! documented order, and absent data as `null` rather than a made-up zero.
 
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 
-use crate::model::{AccountSite, Site, SiteTraffic, format_date, format_rfc3339};
+use super::families::FAMILIES;
+use crate::model::{
+    AccountSite, Day, SeriesOrder, SiteTraffic, format_date, format_rfc3339, sort_series,
+};
 
 #[derive(Serialize)]
 struct TrafficOut<'a> {
     account: &'a str,
     site: SiteRef<'a>,
     environment: &'a str,
-    points: Vec<Point>,
+    points: Vec<Point<'a>>,
 }
 
 #[derive(Serialize)]
@@ -23,15 +27,21 @@ struct SiteRef<'a> {
     plan: &'a str,
 }
 
-#[derive(Serialize)]
-struct Point {
-    timestamp: i64,
-    date: String,
-    visits: u64,
-    pages_served: u64,
-    cache_hits: u64,
-    cache_misses: u64,
-    cache_hit_ratio: Option<f64>,
+/// One day: `timestamp`, `date`, then each family's value under its key ([`FAMILIES`]
+/// order), `null` where a family has no value that day.
+struct Point<'a>(&'a Day);
+
+impl Serialize for Point<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let day = self.0;
+        let mut point = serializer.serialize_struct("Point", 2 + FAMILIES.len())?;
+        point.serialize_field("timestamp", &day.timestamp)?;
+        point.serialize_field("date", &format_date(day.timestamp))?;
+        for family in &FAMILIES {
+            point.serialize_field(family.key, &family.value(day))?;
+        }
+        point.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -48,16 +58,9 @@ struct SiteOut<'a> {
     created: String,
 }
 
-fn sorted_by_series<'a, T>(
-    items: &'a [T],
-    key: impl Fn(&'a T) -> (&'a str, &'a Site),
-) -> Vec<&'a T> {
+fn sorted<T: SeriesOrder>(items: &[T]) -> Vec<&T> {
     let mut sorted: Vec<&T> = items.iter().collect();
-    sorted.sort_by(|a, b| {
-        let (a_account, a_site) = key(a);
-        let (b_account, b_site) = key(b);
-        super::series_key(a_account, a_site).cmp(&super::series_key(b_account, b_site))
-    });
+    sort_series(&mut sorted);
     sorted
 }
 
@@ -69,7 +72,7 @@ fn sorted_by_series<'a, T>(
 /// "pages_served", "cache_hits", "cache_misses", "cache_hit_ratio" (percent, 2 decimals,
 /// or null when nothing was served)}]}`, points oldest first.
 pub fn traffic(sites: &[SiteTraffic]) -> String {
-    let out: Vec<TrafficOut<'_>> = sorted_by_series(sites, |t| (&*t.account, &*t.site))
+    let out: Vec<TrafficOut<'_>> = sorted(sites)
         .into_iter()
         .map(|t| TrafficOut {
             account: &t.account,
@@ -80,19 +83,7 @@ pub fn traffic(sites: &[SiteTraffic]) -> String {
                 plan: &t.site.plan,
             },
             environment: &t.environment,
-            points: t
-                .days
-                .iter()
-                .map(|d| Point {
-                    timestamp: d.timestamp,
-                    date: format_date(d.timestamp),
-                    visits: d.visits,
-                    pages_served: d.pages_served,
-                    cache_hits: d.cache_hits,
-                    cache_misses: d.cache_misses,
-                    cache_hit_ratio: d.cache_hit_ratio(),
-                })
-                .collect(),
+            points: t.days.iter().map(Point).collect(),
         })
         .collect();
     to_pretty(&out)
@@ -104,7 +95,7 @@ pub fn traffic(sites: &[SiteTraffic]) -> String {
 /// `region`, `organization` (empty for user-held sites), `frozen` and `created`
 /// (RFC 3339 UTC).
 pub fn sites(sites: &[AccountSite]) -> String {
-    let out: Vec<SiteOut<'_>> = sorted_by_series(sites, |s| (&*s.account, &*s.site))
+    let out: Vec<SiteOut<'_>> = sorted(sites)
         .into_iter()
         .map(|s| SiteOut {
             account: &s.account,
@@ -137,6 +128,21 @@ mod tests {
 
     fn keys(v: &Value) -> Vec<&str> {
         v.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    /// Pins the bytes (key order, number forms, escaping), which the checks below read
+    /// only through a parser.
+    #[test]
+    fn golden_json() {
+        let list: Vec<AccountSite> = testutil::sites()
+            .into_iter()
+            .map(|t| AccountSite {
+                account: t.account,
+                site: t.site,
+            })
+            .collect();
+        testutil::assert_golden("traffic.json", &traffic(&testutil::sites()));
+        testutil::assert_golden("sites.json", &sites(&list));
     }
 
     #[test]

@@ -1,49 +1,20 @@
 //! Prometheus text format (0.0.4) and OpenMetrics exposition.
 //!
-//! The exporter holds thousands of sites and is scraped often, so rendering is split:
-//! [`SiteFragments::render`] turns one site into its sample lines per metric family once,
-//! when that site's data changes; [`assemble`] then stitches the families together with
-//! their `# HELP`/`# TYPE` headers per scrape, which costs little more than a memcpy.
-//! [`prometheus()`] and [`openmetrics`] do both steps for the one-shot CLI commands.
+//! Rendering is two steps: [`SiteFragments::render`] turns one site into its sample lines,
+//! one chunk per family of [`FAMILIES`]; [`assemble`] then writes each family's `# HELP`/
+//! `# TYPE` header followed by that family's chunk of every site. [`prometheus()`] and
+//! [`openmetrics`] do both for the one-shot CLI commands. The exporter
+//! (`serve::exposition`) renders fragments for the sites whose data changed and keeps the
+//! concatenated chunks of runs of sites, not the fragments themselves.
 //!
 //! The series of a family are written site by site, so a caller that assembles must pass
-//! fragments in the order it wants the series in; [`super::series_key`] is the order the
-//! whole-output functions use.
+//! fragments in series order ([`crate::model::sort_series`]) to match the whole-output
+//! functions byte for byte.
 
 use std::io::Write as _;
 
-use crate::model::{Day, Site, SiteTraffic};
-
-/// One metric family of the exposition contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Family {
-    pub name: &'static str,
-    pub help: &'static str,
-}
-
-/// The five gauges, in the order they are exposed.
-pub const FAMILIES: [Family; 5] = [
-    Family {
-        name: "pantheon_visits",
-        help: "Number of visits",
-    },
-    Family {
-        name: "pantheon_pages_served",
-        help: "Number of pages served",
-    },
-    Family {
-        name: "pantheon_cache_hits",
-        help: "Number of cache hits",
-    },
-    Family {
-        name: "pantheon_cache_misses",
-        help: "Number of cache misses",
-    },
-    Family {
-        name: "pantheon_cache_hit_ratio",
-        help: "Cache hit ratio as percentage",
-    },
-];
+use super::families::{DayValue, FAMILIES, Family};
+use crate::model::{Day, Site, SiteTraffic, sort_series};
 
 /// The exposition format of a whole output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,16 +38,6 @@ pub enum TimestampMode {
     OpenMetricsSeconds,
 }
 
-impl Format {
-    /// The HTTP `Content-Type` of an exposition in this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
-            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        }
-    }
-}
-
 impl TimestampMode {
     /// The format whose output fragments rendered in this mode belong to.
     pub fn format(self) -> Format {
@@ -87,15 +48,14 @@ impl TimestampMode {
     }
 }
 
-/// One site's already-rendered sample lines, one chunk per family of [`FAMILIES`].
-///
-/// Kept by the exporter per site and re-rendered only when that site's data changes.
+/// One site's rendered sample lines, one chunk per family of [`FAMILIES`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteFragments {
     /// The lines of all five families back to back, each line ending in `\n`.
     buf: Vec<u8>,
     /// End offset in `buf` of each family's chunk; family `i` starts where `i - 1` ends.
-    ends: [usize; 5],
+    ends: [usize; FAMILIES.len()],
+    /// Checked by [`assemble`] in debug builds: fragments of two formats do not mix.
     mode: TimestampMode,
 }
 
@@ -117,27 +77,20 @@ impl SiteFragments {
 
         // Name (<= 24) + labels + value (<= 20) + timestamp (<= 20) + separators.
         let mut buf = Vec::with_capacity(days.len() * FAMILIES.len() * (labels.len() + 68));
-        let mut ends = [0; 5];
+        let mut ends = [0; FAMILIES.len()];
         let newest = days.len().saturating_sub(1);
         for (f, family) in FAMILIES.iter().enumerate() {
             for (i, day) in days.iter().enumerate() {
-                let start = buf.len();
+                // No sample where the family has no value (a ratio when nothing was served).
+                let Some(value) = family.value(day) else {
+                    continue;
+                };
                 buf.extend_from_slice(family.name.as_bytes());
                 buf.extend_from_slice(&labels);
                 buf.push(b' ');
-                match f {
-                    0 => write_u64(&mut buf, day.visits),
-                    1 => write_u64(&mut buf, day.pages_served),
-                    2 => write_u64(&mut buf, day.cache_hits),
-                    3 => write_u64(&mut buf, day.cache_misses),
-                    // pantheon_cache_hit_ratio: no sample when nothing was served.
-                    _ => match day.cache_hit_ratio() {
-                        Some(ratio) => write_f64(&mut buf, ratio),
-                        None => {
-                            buf.truncate(start);
-                            continue;
-                        }
-                    },
+                match value {
+                    DayValue::Count(n) => write_u64(&mut buf, n),
+                    DayValue::Percent(p) => write_f64(&mut buf, p),
                 }
                 match mode {
                     TimestampMode::Prometheus if i != newest => {
@@ -160,7 +113,7 @@ impl SiteFragments {
     /// The sample lines of family `index` (of [`FAMILIES`]), each ending in `\n`.
     ///
     /// # Panics
-    /// When `index >= 5`.
+    /// When `index >= FAMILIES.len()`.
     pub fn family(&self, index: usize) -> &[u8] {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.buf[start..self.ends[index]]
@@ -174,11 +127,6 @@ impl SiteFragments {
     /// True when the site exposes nothing (it had no days).
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
-    }
-
-    /// The mode these fragments were rendered in.
-    pub fn mode(&self) -> TimestampMode {
-        self.mode
     }
 }
 
@@ -264,9 +212,7 @@ pub fn openmetrics(sites: &[SiteTraffic]) -> Vec<u8> {
 
 fn render_all(sites: &[SiteTraffic], mode: TimestampMode) -> Vec<u8> {
     let mut sorted: Vec<&SiteTraffic> = sites.iter().collect();
-    sorted.sort_by(|a, b| {
-        super::series_key(&a.account, &a.site).cmp(&super::series_key(&b.account, &b.site))
-    });
+    sort_series(&mut sorted);
     let fragments: Vec<SiteFragments> = sorted
         .iter()
         .map(|s| SiteFragments::render(&s.account, &s.site, &s.days, mode))
@@ -392,7 +338,8 @@ fn write_f64(out: &mut Vec<u8>, v: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::testutil::{self, Rng, Sample};
+    use crate::render::testutil::{self, Sample, hostile_string};
+    use proptest::prelude::*;
 
     fn text(bytes: Vec<u8>) -> String {
         String::from_utf8(bytes).expect("exposition is UTF-8")
@@ -418,34 +365,7 @@ mod tests {
 
     /// Checks every line of `out` with the strict grammar and returns the samples.
     fn samples(out: &str, format: Format) -> Vec<Sample> {
-        let body = match format {
-            Format::Prometheus => out,
-            Format::OpenMetrics => out.strip_suffix("# EOF\n").expect("ends in # EOF"),
-        };
-        assert!(body.is_empty() || body.ends_with('\n'));
-        let mut samples = Vec::new();
-        let mut family = None;
-        for line in body.lines() {
-            assert!(!line.is_empty(), "blank line in {out:?}");
-            if let Some(rest) = line.strip_prefix("# HELP ") {
-                let f = FAMILIES
-                    .iter()
-                    .find(|f| rest == format!("{} {}", f.name, f.help));
-                family = Some(f.expect("known HELP line").name);
-            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
-                assert_eq!(Some(rest), family.map(|f| format!("{f} gauge")).as_deref());
-            } else {
-                let sample = testutil::parse_sample(line)
-                    .unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
-                assert_eq!(
-                    Some(sample.name.as_str()),
-                    family,
-                    "sample under its family"
-                );
-                samples.push(sample);
-            }
-        }
-        samples
+        testutil::parse_exposition(out, format).unwrap_or_else(|e| panic!("{e} in:\n{out}"))
     }
 
     #[test]
@@ -483,16 +403,10 @@ mod tests {
                     day
                 }
             };
-            let expected = match s.name.as_str() {
-                "pantheon_visits" => day.visits as f64,
-                "pantheon_pages_served" => day.pages_served as f64,
-                "pantheon_cache_hits" => day.cache_hits as f64,
-                "pantheon_cache_misses" => day.cache_misses as f64,
-                _ => day
-                    .cache_hit_ratio()
-                    .expect("no ratio sample for an empty day"),
-            };
-            assert_eq!(s.value.parse::<f64>().unwrap(), expected, "{s:?}");
+            let expected = crate::render::families::family(&s.name)
+                .and_then(|f| f.value(day))
+                .expect("a sample only where its family has a value");
+            assert_eq!(s.number(), expected.as_f64(), "{s:?}");
         }
     }
 
@@ -620,25 +534,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn hostile_labels_round_trip_property() {
-        let mut rng = Rng::new(0x5eed_cafe);
-        let day = |timestamp| Day {
-            timestamp,
-            visits: 1,
-            pages_served: 3,
-            cache_hits: 1,
-            cache_misses: 2,
-        };
-        for _ in 0..500 {
-            let account = rng.hostile_string();
-            let site = Site {
-                id: rng.hostile_string(),
-                name: rng.hostile_string(),
-                label: rng.hostile_string(),
-                plan: rng.hostile_string(),
-                ..Site::default()
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn hostile_labels_round_trip_property(
+            account in hostile_string(),
+            id in hostile_string(),
+            name in hostile_string(),
+            label in hostile_string(),
+            plan in hostile_string(),
+        ) {
+            let day = |timestamp| Day {
+                timestamp,
+                visits: 1,
+                pages_served: 3,
+                cache_hits: 1,
+                cache_misses: 2,
             };
+            let site = Site { id, name, label, plan, ..Site::default() };
             let days = [day(1762646400), day(1762732800)];
             for mode in [
                 TimestampMode::Prometheus,
@@ -651,12 +565,12 @@ mod tests {
                 let out = text(out);
                 let samples = samples(&out, mode.format());
                 let per_family = if mode == TimestampMode::None { 1 } else { 2 };
-                assert_eq!(samples.len(), 5 * per_family);
+                prop_assert_eq!(samples.len(), 5 * per_family);
                 for s in samples {
-                    assert_eq!(s.label("account"), account);
-                    assert_eq!(s.label("label"), site.label);
-                    assert_eq!(s.label("name"), site.name);
-                    assert_eq!(s.label("plan"), site.plan);
+                    prop_assert_eq!(s.label("account"), &account);
+                    prop_assert_eq!(s.label("label"), &site.label);
+                    prop_assert_eq!(s.label("name"), &site.name);
+                    prop_assert_eq!(s.label("plan"), &site.plan);
                 }
             }
         }
@@ -664,7 +578,7 @@ mod tests {
 
     fn fragments_of(sites: &[SiteTraffic], mode: TimestampMode) -> Vec<SiteFragments> {
         let mut sorted: Vec<&SiteTraffic> = sites.iter().collect();
-        sorted.sort_by_key(|t| crate::render::series_key(&t.account, &t.site));
+        sort_series(&mut sorted);
         sorted
             .into_iter()
             .map(|t| SiteFragments::render(&t.account, &t.site, &t.days, mode))
@@ -756,18 +670,20 @@ mod tests {
     #[cfg(feature = "e2e")]
     #[test]
     fn promtool_accepts_outputs() {
+        use proptest::strategy::ValueTree;
         use std::io::Write;
         use std::process::{Command, Stdio};
         let mut sites = testutil::sites();
-        let mut rng = Rng::new(7);
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut hostile = || hostile_string().new_tree(&mut runner).unwrap().current();
         for i in 0..200 {
             let mut t = sites[i % 2].clone();
             let mut site = (*t.site).clone();
             site.name = format!("site-{i}");
-            site.label = rng.hostile_string();
-            site.plan = rng.hostile_string();
+            site.label = hostile();
+            site.plan = hostile();
             t.site = site.into();
-            t.account = rng.hostile_string().into();
+            t.account = hostile().into();
             sites.push(t);
         }
         for out in [prometheus(&sites, false), prometheus(&sites, true)] {

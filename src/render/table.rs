@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use crate::model::{AccountSite, Site, SiteTraffic, format_date};
+use super::families::{DayValue, FAMILIES};
+use crate::model::{AccountSite, SiteTraffic, format_date, sort_series};
 
 /// Shows control characters and invisible reordering/line-separator characters as
 /// escapes (`\n`, `\t`, `\r`, `\u{1b}`, `\u{202e}`); everything else, including other
@@ -59,14 +60,25 @@ fn new_table(header: &[&str]) -> Table {
     table
 }
 
-const TRAFFIC_HEADER: [&str; 6] = [
-    "Date",
-    "Visits",
-    "Pages served",
-    "Cache hits",
-    "Cache misses",
-    "Hit ratio",
-];
+/// `Date`, then one column per family of [`FAMILIES`].
+fn traffic_header() -> [&'static str; 1 + FAMILIES.len()] {
+    std::array::from_fn(|i| {
+        if i == 0 {
+            "Date"
+        } else {
+            FAMILIES[i - 1].column
+        }
+    })
+}
+
+/// A count as is, a percentage with 2 decimals (`3.86%`), no value as `--`.
+fn cell(value: Option<DayValue>) -> String {
+    match value {
+        Some(DayValue::Count(n)) => n.to_string(),
+        Some(DayValue::Percent(p)) => format!("{p:.2}%"),
+        None => "--".to_string(),
+    }
+}
 
 /// Per site (sorted by account, name, id) a header line
 /// `name (label) · account A · plan P · env E` and a table of its days, oldest first;
@@ -74,9 +86,7 @@ const TRAFFIC_HEADER: [&str; 6] = [
 /// served that day.
 pub fn traffic(sites: &[SiteTraffic]) -> String {
     let mut sorted: Vec<&SiteTraffic> = sites.iter().collect();
-    sorted.sort_by(|a, b| {
-        super::series_key(&a.account, &a.site).cmp(&super::series_key(&b.account, &b.site))
-    });
+    sort_series(&mut sorted);
     let mut out = String::new();
     for (i, t) in sorted.into_iter().enumerate() {
         if i > 0 {
@@ -95,22 +105,14 @@ pub fn traffic(sites: &[SiteTraffic]) -> String {
             out.push_str("(no traffic data)\n");
             continue;
         }
-        let mut table = new_table(&TRAFFIC_HEADER);
+        let header = traffic_header();
+        let mut table = new_table(&header);
         for day in &t.days {
-            let ratio = match day.cache_hit_ratio() {
-                Some(r) => format!("{r:.2}%"),
-                None => "--".to_string(),
-            };
-            table.add_row([
-                format_date(day.timestamp),
-                day.visits.to_string(),
-                day.pages_served.to_string(),
-                day.cache_hits.to_string(),
-                day.cache_misses.to_string(),
-                ratio,
-            ]);
+            let mut row = vec![format_date(day.timestamp)];
+            row.extend(FAMILIES.iter().map(|f| cell(f.value(day))));
+            table.add_row(row);
         }
-        for index in 1..TRAFFIC_HEADER.len() {
+        for index in 1..header.len() {
             if let Some(column) = table.column_mut(index) {
                 column.set_cell_alignment(CellAlignment::Right);
             }
@@ -123,8 +125,8 @@ pub fn traffic(sites: &[SiteTraffic]) -> String {
 /// One table of sites sorted by account, name, id, with columns account, name, label,
 /// plan, framework, region, id.
 pub fn sites(sites: &[AccountSite]) -> String {
-    let mut sorted: Vec<(&str, &Site)> = sites.iter().map(|s| (&*s.account, &*s.site)).collect();
-    sorted.sort_by(|a, b| super::series_key(a.0, a.1).cmp(&super::series_key(b.0, b.1)));
+    let mut sorted: Vec<&AccountSite> = sites.iter().collect();
+    sort_series(&mut sorted);
     let mut table = new_table(&[
         "Account",
         "Name",
@@ -134,10 +136,10 @@ pub fn sites(sites: &[AccountSite]) -> String {
         "Region",
         "ID",
     ]);
-    for (account, site) in sorted {
+    for AccountSite { account, site } in sorted {
         table.add_row(
             [
-                account,
+                &**account,
                 &site.name,
                 &site.label,
                 &site.plan,
@@ -154,7 +156,8 @@ pub fn sites(sites: &[AccountSite]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::testutil::{self, Rng};
+    use crate::render::testutil::{self, hostile_string};
+    use proptest::prelude::*;
 
     #[test]
     fn traffic_table_formats_ratios_and_sanitizes_labels() {
@@ -208,13 +211,13 @@ mod tests {
         assert!(out.find("zeta-shop") < out.find("acme-blog"));
     }
 
-    #[test]
-    fn hostile_strings_never_break_lines_or_emit_escapes() {
-        let mut rng = Rng::new(42);
-        for _ in 0..300 {
-            let hostile = rng.hostile_string();
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn hostile_strings_never_break_lines_or_emit_escapes(hostile in hostile_string()) {
             let clean = sanitize(&hostile);
-            assert!(!clean.chars().any(needs_escape), "{hostile:?} -> {clean:?}");
+            prop_assert!(!clean.chars().any(needs_escape), "{:?} -> {:?}", hostile, clean);
             let mut all = testutil::sites();
             let mut site = (*all[0].site).clone();
             site.label = hostile.clone();
@@ -228,15 +231,15 @@ mod tests {
                     site: t.site.clone(),
                 })
                 .collect();
-            for out in [traffic(&all), sites(&sites_list)] {
-                assert!(
+            let (traffic_out, sites_out) = (traffic(&all), sites(&sites_list));
+            // Line count does not depend on the label: 2 sites x (header + 7 table lines)
+            // + separator, and 2 rows + 5 frame lines.
+            for (out, expected_lines) in [(traffic_out, 17), (sites_out, 6)] {
+                prop_assert!(
                     !out.chars().any(|c| c != '\n' && needs_escape(c)),
-                    "{out:?}"
+                    "{:?}", out
                 );
-                // Line count does not depend on the label: 2 sites x (header + 7 table
-                // lines) + separator, or 2 rows + 5 frame lines.
-                let lines = out.lines().count();
-                assert!(lines == 17 || lines == 6, "{lines} lines in {out}");
+                prop_assert_eq!(out.lines().count(), expected_lines, "{}", out);
             }
         }
     }

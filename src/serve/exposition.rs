@@ -450,6 +450,7 @@ fn select_days(
 mod tests {
     use super::*;
     use crate::model::{DAY_SECONDS, Site, SiteTraffic};
+    use crate::render::testutil::{Sample, parse_exposition};
     use std::io::Read;
     use std::sync::Arc;
 
@@ -480,10 +481,14 @@ mod tests {
         store
     }
 
-    /// A sample line has a timestamp when two fields follow the label set.
-    fn has_timestamp(line: &str) -> bool {
-        line.rsplit_once('}')
-            .is_some_and(|(_, rest)| rest.split_whitespace().count() == 2)
+    /// The `pantheon_visits` samples of a body, every line checked by the strict reader.
+    fn visits(body: &[u8]) -> Vec<Sample> {
+        let text = std::str::from_utf8(body).unwrap();
+        let samples = parse_exposition(text, Format::Prometheus).unwrap();
+        samples
+            .into_iter()
+            .filter(|s| s.name == "pantheon_visits")
+            .collect()
     }
 
     fn as_traffic(store: &Store) -> Vec<SiteTraffic> {
@@ -530,21 +535,12 @@ mod tests {
         let mut r = Renderer::new(HistoryMode::Bootstrap, 7200);
         let (early, next) = r.render(&store, now + 10);
         assert_eq!(next, Some(now + 7200));
-        let visits = |b: &[u8]| {
-            String::from_utf8_lossy(b)
-                .lines()
-                .filter(|l| l.starts_with("pantheon_visits{"))
-                .count()
-        };
-        assert_eq!(visits(&early.to_vec()), 3);
+        assert_eq!(visits(&early.to_vec()).len(), 3);
         let (late, next) = r.render(&store, now + 7200);
         assert_eq!(next, None);
-        assert_eq!(visits(&late.to_vec()), 1);
-        assert!(
-            !String::from_utf8_lossy(&late.to_vec())
-                .lines()
-                .any(|l| l.starts_with("pantheon_visits{") && has_timestamp(l))
-        );
+        let late = visits(&late.to_vec());
+        assert_eq!(late.len(), 1);
+        assert!(late.iter().all(|s| s.timestamp.is_none()), "{late:?}");
     }
 
     #[test]
@@ -552,13 +548,9 @@ mod tests {
         let now = T0 + 3 * DAY_SECONDS;
         let store = store_with(2, 3, now);
         let (e, _) = Renderer::new(HistoryMode::Off, 7200).render(&store, now);
-        let text = String::from_utf8_lossy(&e.to_vec()).to_string();
-        let samples: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("pantheon_visits{"))
-            .collect();
+        let samples = visits(&e.to_vec());
         assert_eq!(samples.len(), 2);
-        assert!(samples.iter().all(|l| !has_timestamp(l)), "{samples:?}");
+        assert!(samples.iter().all(|s| s.timestamp.is_none()), "{samples:?}");
     }
 
     #[test]

@@ -5,8 +5,22 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use pantheon_metrics::fake::{FakeAccount, FakeConfig, FakeOrg, FakeServer, FakeSite, fake_uuid};
+use pantheon_metrics::render::FAMILIES;
+use pantheon_metrics::render::testutil::{Sample, Values, parse_sample, parse_sample_with};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pantheon-metrics");
+
+/// The names of the five traffic gauges, in exposition order: the library's family table,
+/// so tests cannot keep a list of their own that drifts from it.
+pub const FAMILY_NAMES: [&str; FAMILIES.len()] = {
+    let mut names = [""; FAMILIES.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = FAMILIES[i].name;
+        i += 1;
+    }
+    names
+};
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -304,19 +318,39 @@ fn cut(text: &str) -> &str {
     &text[..end]
 }
 
-/// Samples of one metric family: (labels text, value, timestamp).
-pub fn samples<'a>(text: &'a str, metric: &str) -> Vec<(&'a str, &'a str, Option<&'a str>)> {
+/// The lines of `text` that are samples of `metric` (the name, then its label set).
+fn sample_lines<'a>(text: &'a str, metric: &str) -> impl Iterator<Item = &'a str> {
     let prefix = format!("{metric}{{");
-    text.lines()
-        .filter(|l| l.starts_with(&prefix))
+    text.lines().filter(move |l| l.starts_with(&prefix))
+}
+
+/// Samples of one metric family: (labels text, value, timestamp), as written.
+///
+/// Every line is first read with the crate's strict exposition reader (a malformed line,
+/// e.g. a label value that broke out of its quotes, fails the test).
+pub fn samples<'a>(text: &'a str, metric: &str) -> Vec<(&'a str, &'a str, Option<&'a str>)> {
+    sample_lines(text, metric)
         .map(|l| {
+            let parsed =
+                parse_sample(l).unwrap_or_else(|e| panic!("malformed sample line {l:?}: {e}"));
+            // Value and timestamp follow the label set's closing `}`, the line's last one.
             let (labels, rest) = l.rsplit_once('}').unwrap();
             let mut parts = rest.split_whitespace();
-            (
-                &labels[metric.len() + 1..],
-                parts.next().unwrap(),
-                parts.next(),
-            )
+            let (value, ts) = (parts.next().unwrap(), parts.next());
+            assert_eq!(value, parsed.value, "{l:?}");
+            assert_eq!(ts.map(|t| t.parse().unwrap()), parsed.timestamp, "{l:?}");
+            (&labels[metric.len() + 1..], value, ts)
+        })
+        .collect()
+}
+
+/// Samples of one metric family, parsed (label values unescaped), from text that another
+/// tool may have re-encoded: values in any float form of the text format.
+pub fn parsed_samples(text: &str, metric: &str) -> Vec<Sample> {
+    sample_lines(text, metric)
+        .map(|l| {
+            parse_sample_with(l, Values::TextFormat)
+                .unwrap_or_else(|e| panic!("malformed sample line {l:?}: {e}"))
         })
         .collect()
 }
