@@ -136,7 +136,7 @@ where
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        if req.uri().path() != "/healthz" && !auth.check(header) {
+        if req.uri().path() != "/healthz" && !auth.check(header).await {
             let mut resp = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

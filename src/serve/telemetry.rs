@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -29,142 +30,163 @@ pub struct Telemetry {
     pub remote_write_last_success: GaugeVec,
 }
 
+/// Registers `metric` and hands it back, so each metric's name, help, labels and
+/// registration sit in one expression and cannot drift apart.
+fn register<M>(registry: &Registry, metric: prometheus::Result<M>) -> M
+where
+    M: Collector + Clone + 'static,
+{
+    let metric = metric.expect("valid metric");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
+    metric
+}
+
 impl Telemetry {
     pub fn new() -> Telemetry {
-        let registry = Registry::new();
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "pantheon_exporter_build_info",
-                "Build information of the exporter; always 1",
+        let r = Registry::new();
+        register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "pantheon_exporter_build_info",
+                    "Build information of the exporter; always 1",
+                ),
+                &["version"],
             ),
-            &["version"],
         )
-        .expect("valid metric");
-        build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
-            .set(1);
-        let t = Telemetry {
-            account_up: IntGaugeVec::new(
-                Opts::new(
-                    "pantheon_exporter_account_up",
-                    "1 when the account's last site listing succeeded",
+        .with_label_values(&[env!("CARGO_PKG_VERSION")])
+        .set(1);
+        Telemetry {
+            account_up: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "pantheon_exporter_account_up",
+                        "1 when the account's last site listing succeeded",
+                    ),
+                    &["account"],
                 ),
-                &["account"],
-            )
-            .expect("valid metric"),
-            sites: IntGaugeVec::new(
-                Opts::new("pantheon_exporter_sites", "Sites exported per account"),
-                &["account"],
-            )
-            .expect("valid metric"),
-            api_requests: IntCounterVec::new(
-                Opts::new(
-                    "pantheon_exporter_api_requests_total",
-                    "Pantheon API requests by endpoint and HTTP status (error = no response)",
+            ),
+            sites: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("pantheon_exporter_sites", "Sites exported per account"),
+                    &["account"],
                 ),
-                &["endpoint", "code"],
-            )
-            .expect("valid metric"),
-            api_duration: HistogramVec::new(
-                HistogramOpts::new(
-                    "pantheon_exporter_api_request_duration_seconds",
-                    "Duration of Pantheon API requests",
-                )
-                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
-                &["endpoint"],
-            )
-            .expect("valid metric"),
-            refresh_errors: IntCounter::new(
-                "pantheon_exporter_site_refresh_errors_total",
-                "Site traffic fetches that failed",
-            )
-            .expect("valid metric"),
-            rebuild_ignored: IntCounter::new(
-                "pantheon_exporter_rebuild_responses_ignored_total",
-                "All-zero traffic answers ignored as Pantheon's daily rebuild",
-            )
-            .expect("valid metric"),
-            last_list_refresh: Gauge::new(
-                "pantheon_exporter_last_site_list_refresh_timestamp_seconds",
-                "When the site lists were last read, Unix seconds",
-            )
-            .expect("valid metric"),
-            backfill_pending: IntGauge::new(
-                "pantheon_exporter_backfill_pending_sites",
-                "Sites still waiting for their history",
-            )
-            .expect("valid metric"),
-            shard: IntGaugeVec::new(
-                Opts::new(
-                    "pantheon_exporter_shard",
-                    "This replica's shard of the sites (serve --shard K/N); always 1",
+            ),
+            api_requests: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pantheon_exporter_api_requests_total",
+                        "Pantheon API requests by endpoint and HTTP status (error = no response)",
+                    ),
+                    &["endpoint", "code"],
                 ),
-                &["shard", "of"],
-            )
-            .expect("valid metric"),
-            remote_write_sent: IntCounterVec::new(
-                Opts::new(
-                    "pantheon_exporter_remote_write_samples_sent_total",
-                    "Samples the remote-write receiver accepted",
+            ),
+            api_duration: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "pantheon_exporter_api_request_duration_seconds",
+                        "Duration of Pantheon API requests",
+                    )
+                    .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+                    &["endpoint"],
                 ),
-                &["remote"],
-            )
-            .expect("valid metric"),
-            remote_write_failed: IntCounterVec::new(
-                Opts::new(
-                    "pantheon_exporter_remote_write_samples_failed_total",
-                    "Samples the remote-write receiver refused (4xx); not retried",
+            ),
+            refresh_errors: register(
+                &r,
+                IntCounter::new(
+                    "pantheon_exporter_site_refresh_errors_total",
+                    "Site traffic fetches that failed",
                 ),
-                &["remote"],
-            )
-            .expect("valid metric"),
-            remote_write_dropped: IntCounterVec::new(
-                Opts::new(
-                    "pantheon_exporter_remote_write_samples_dropped_total",
-                    "Samples dropped from a full remote-write queue (oldest first)",
+            ),
+            rebuild_ignored: register(
+                &r,
+                IntCounter::new(
+                    "pantheon_exporter_rebuild_responses_ignored_total",
+                    "All-zero traffic answers ignored as Pantheon's daily rebuild",
                 ),
-                &["remote"],
-            )
-            .expect("valid metric"),
-            remote_write_queue: IntGaugeVec::new(
-                Opts::new(
-                    "pantheon_exporter_remote_write_queue_length",
-                    "Samples waiting to be sent to the remote-write receiver",
+            ),
+            last_list_refresh: register(
+                &r,
+                Gauge::new(
+                    "pantheon_exporter_last_site_list_refresh_timestamp_seconds",
+                    "When the site lists were last read, Unix seconds",
                 ),
-                &["remote"],
-            )
-            .expect("valid metric"),
-            remote_write_last_success: GaugeVec::new(
-                Opts::new(
-                    "pantheon_exporter_remote_write_last_success_timestamp_seconds",
-                    "When the remote-write receiver last accepted a request, Unix seconds",
+            ),
+            backfill_pending: register(
+                &r,
+                IntGauge::new(
+                    "pantheon_exporter_backfill_pending_sites",
+                    "Sites still waiting for their history",
                 ),
-                &["remote"],
-            )
-            .expect("valid metric"),
-            registry,
-        };
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(build_info),
-            Box::new(t.account_up.clone()),
-            Box::new(t.sites.clone()),
-            Box::new(t.api_requests.clone()),
-            Box::new(t.api_duration.clone()),
-            Box::new(t.refresh_errors.clone()),
-            Box::new(t.rebuild_ignored.clone()),
-            Box::new(t.last_list_refresh.clone()),
-            Box::new(t.backfill_pending.clone()),
-            Box::new(t.shard.clone()),
-            Box::new(t.remote_write_sent.clone()),
-            Box::new(t.remote_write_failed.clone()),
-            Box::new(t.remote_write_dropped.clone()),
-            Box::new(t.remote_write_queue.clone()),
-            Box::new(t.remote_write_last_success.clone()),
-        ];
-        for c in collectors {
-            t.registry.register(c).expect("metric names are unique");
+            ),
+            shard: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "pantheon_exporter_shard",
+                        "This replica's shard of the sites (serve --shard K/N); always 1",
+                    ),
+                    &["shard", "of"],
+                ),
+            ),
+            remote_write_sent: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pantheon_exporter_remote_write_samples_sent_total",
+                        "Samples the remote-write receiver accepted",
+                    ),
+                    &["remote"],
+                ),
+            ),
+            remote_write_failed: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pantheon_exporter_remote_write_samples_failed_total",
+                        "Samples the remote-write receiver refused (4xx); not retried",
+                    ),
+                    &["remote"],
+                ),
+            ),
+            remote_write_dropped: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pantheon_exporter_remote_write_samples_dropped_total",
+                        "Samples dropped from a full remote-write queue (oldest first)",
+                    ),
+                    &["remote"],
+                ),
+            ),
+            remote_write_queue: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "pantheon_exporter_remote_write_queue_length",
+                        "Samples waiting to be sent to the remote-write receiver",
+                    ),
+                    &["remote"],
+                ),
+            ),
+            remote_write_last_success: register(
+                &r,
+                GaugeVec::new(
+                    Opts::new(
+                        "pantheon_exporter_remote_write_last_success_timestamp_seconds",
+                        "When the remote-write receiver last accepted a request, Unix seconds",
+                    ),
+                    &["remote"],
+                ),
+            ),
+            registry: r,
         }
-        t
     }
 
     /// The self-metrics of remote-write receiver `remote` (1-based).
@@ -211,5 +233,85 @@ impl RequestObserver for Telemetry {
         self.api_duration
             .with_label_values(&[endpoint.as_str()])
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `/metrics` self-metrics are a contract (README): names, HELP, TYPE and labels.
+    const EXPECTED: &str = r#"# HELP pantheon_exporter_account_up 1 when the account's last site listing succeeded
+# TYPE pantheon_exporter_account_up gauge
+pantheon_exporter_account_up{account="a"} 1
+# HELP pantheon_exporter_api_request_duration_seconds Duration of Pantheon API requests
+# TYPE pantheon_exporter_api_request_duration_seconds histogram
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="0.05"} 0
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="0.1"} 0
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="0.25"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="0.5"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="1"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="2.5"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="5"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="10"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="30"} 1
+pantheon_exporter_api_request_duration_seconds_bucket{endpoint="traffic",le="+Inf"} 1
+pantheon_exporter_api_request_duration_seconds_sum{endpoint="traffic"} 0.12
+pantheon_exporter_api_request_duration_seconds_count{endpoint="traffic"} 1
+# HELP pantheon_exporter_api_requests_total Pantheon API requests by endpoint and HTTP status (error = no response)
+# TYPE pantheon_exporter_api_requests_total counter
+pantheon_exporter_api_requests_total{code="200",endpoint="traffic"} 1
+# HELP pantheon_exporter_backfill_pending_sites Sites still waiting for their history
+# TYPE pantheon_exporter_backfill_pending_sites gauge
+pantheon_exporter_backfill_pending_sites 0
+# HELP pantheon_exporter_build_info Build information of the exporter; always 1
+# TYPE pantheon_exporter_build_info gauge
+pantheon_exporter_build_info{version="{version}"} 1
+# HELP pantheon_exporter_last_site_list_refresh_timestamp_seconds When the site lists were last read, Unix seconds
+# TYPE pantheon_exporter_last_site_list_refresh_timestamp_seconds gauge
+pantheon_exporter_last_site_list_refresh_timestamp_seconds 0
+# HELP pantheon_exporter_rebuild_responses_ignored_total All-zero traffic answers ignored as Pantheon's daily rebuild
+# TYPE pantheon_exporter_rebuild_responses_ignored_total counter
+pantheon_exporter_rebuild_responses_ignored_total 0
+# HELP pantheon_exporter_remote_write_last_success_timestamp_seconds When the remote-write receiver last accepted a request, Unix seconds
+# TYPE pantheon_exporter_remote_write_last_success_timestamp_seconds gauge
+pantheon_exporter_remote_write_last_success_timestamp_seconds{remote="1"} 0
+# HELP pantheon_exporter_remote_write_queue_length Samples waiting to be sent to the remote-write receiver
+# TYPE pantheon_exporter_remote_write_queue_length gauge
+pantheon_exporter_remote_write_queue_length{remote="1"} 0
+# HELP pantheon_exporter_remote_write_samples_dropped_total Samples dropped from a full remote-write queue (oldest first)
+# TYPE pantheon_exporter_remote_write_samples_dropped_total counter
+pantheon_exporter_remote_write_samples_dropped_total{remote="1"} 0
+# HELP pantheon_exporter_remote_write_samples_failed_total Samples the remote-write receiver refused (4xx); not retried
+# TYPE pantheon_exporter_remote_write_samples_failed_total counter
+pantheon_exporter_remote_write_samples_failed_total{remote="1"} 0
+# HELP pantheon_exporter_remote_write_samples_sent_total Samples the remote-write receiver accepted
+# TYPE pantheon_exporter_remote_write_samples_sent_total counter
+pantheon_exporter_remote_write_samples_sent_total{remote="1"} 0
+# HELP pantheon_exporter_shard This replica's shard of the sites (serve --shard K/N); always 1
+# TYPE pantheon_exporter_shard gauge
+pantheon_exporter_shard{of="2",shard="1"} 1
+# HELP pantheon_exporter_site_refresh_errors_total Site traffic fetches that failed
+# TYPE pantheon_exporter_site_refresh_errors_total counter
+pantheon_exporter_site_refresh_errors_total 1
+# HELP pantheon_exporter_sites Sites exported per account
+# TYPE pantheon_exporter_sites gauge
+pantheon_exporter_sites{account="a"} 3
+"#;
+
+    #[test]
+    fn self_metrics_exposition_is_unchanged() {
+        let t = Telemetry::new();
+        t.account_up.with_label_values(&["a"]).set(1);
+        t.sites.with_label_values(&["a"]).set(3);
+        t.shard.with_label_values(&["1", "2"]).set(1);
+        t.refresh_errors.inc();
+        let _ = t.remote_write(1);
+        t.observe(Endpoint::Traffic, Some(200), Duration::from_millis(120));
+        let got = String::from_utf8(t.encode()).unwrap();
+        assert_eq!(
+            got,
+            EXPECTED.replace("{version}", env!("CARGO_PKG_VERSION"))
+        );
     }
 }

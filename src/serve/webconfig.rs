@@ -14,7 +14,7 @@
 //! Relative paths are relative to the config file's folder, as in exporter-toolkit. Keys this
 //! exporter does not use (`http_server_config`, cipher settings) are accepted and ignored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +22,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 /// Why the web config cannot be used (a configuration error: exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -193,23 +194,46 @@ fn tls_acceptor(t: &RawTls, base: &Path) -> Result<tokio_rustls::TlsAcceptor, St
 /// password) so a scrape every 15 s does not pay bcrypt's deliberate slowness each time.
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
-    verified: Mutex<HashMap<[u8; 32], bool>>,
+    verified: Mutex<Lru>,
+    /// bcrypt is slow on purpose: it runs on the blocking pool, a few at a time, so a flood
+    /// of wrong passwords queues here instead of stalling the runtime's workers.
+    slots: Arc<Semaphore>,
+    verify: Verifier,
 }
+
+/// `(password, hash) -> matches`; bcrypt outside tests.
+type Verifier = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 /// A valid hash that matches nothing we will be sent: unknown users cost as much as known
 /// ones, so timing does not tell which user names exist.
 const DUMMY_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
+/// Verified credentials kept; past this the least recently used one is forgotten.
+const CACHE_ENTRIES: usize = 1024;
+
+/// bcrypt verifications running at once; more wait for a slot.
+const CONCURRENT_VERIFICATIONS: usize = 2;
+
 impl BasicAuth {
     fn new(users: BTreeMap<String, String>) -> BasicAuth {
+        BasicAuth::with_verifier(
+            users,
+            Arc::new(|password, hash| bcrypt::verify(password, hash).unwrap_or(false)),
+        )
+    }
+
+    fn with_verifier(users: BTreeMap<String, String>, verify: Verifier) -> BasicAuth {
         BasicAuth {
             users,
-            verified: Mutex::new(HashMap::new()),
+            verified: Mutex::new(Lru::new(CACHE_ENTRIES)),
+            slots: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
+            verify,
         }
     }
 
-    /// Checks an `Authorization` header value.
-    pub fn check(&self, header: Option<&str>) -> bool {
+    /// Checks an `Authorization` header value. A credential not seen recently waits for a
+    /// verification slot and is verified on the blocking pool.
+    pub async fn check(&self, header: Option<&str>) -> bool {
         let Some((user, password)) = header.and_then(parse_basic) else {
             return false;
         };
@@ -219,27 +243,99 @@ impl BasicAuth {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if let Some(ok) = self
-            .verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return *ok;
+        if let Some(ok) = self.cache().get(&key) {
+            return ok;
         }
-        let ok = match self.users.get(&user) {
-            Some(hash) => bcrypt::verify(&password, hash).unwrap_or(false),
-            None => {
-                let _ = bcrypt::verify(&password, DUMMY_HASH);
-                false
+        let (hash, known) = match self.users.get(&user) {
+            Some(hash) => (hash.clone(), true),
+            None => (DUMMY_HASH.to_string(), false),
+        };
+        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            return false; // never closed
+        };
+        let verify = self.verify.clone();
+        // The permit moves into the blocking task: a client that hangs up mid-check does not
+        // free a slot while its bcrypt is still running.
+        let matched = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify(&password, &hash)
+        })
+        .await;
+        let ok = match matched {
+            Ok(matched) => known && matched,
+            Err(e) => {
+                tracing::warn!(error = %e, "password verification failed");
+                return false;
             }
         };
-        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() > 1024 {
-            cache.clear(); // bounded: a flood of wrong passwords cannot grow it
-        }
-        cache.insert(key, ok);
+        self.cache().insert(key, ok);
         ok
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Lru> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A bounded map from credential digest to verdict that forgets the least recently used
+/// entry first, so a flood of wrong passwords cannot evict a scraper's credential all at
+/// once. `order` holds `(key, stamp)` in use order; a pair whose stamp is no longer the
+/// key's current one is stale and skipped, and stale pairs are swept when they pile up.
+struct Lru {
+    capacity: usize,
+    map: HashMap<[u8; 32], (bool, u64)>,
+    order: VecDeque<([u8; 32], u64)>,
+    clock: u64,
+}
+
+impl Lru {
+    fn new(capacity: usize) -> Lru {
+        Lru {
+            capacity,
+            map: HashMap::with_capacity(capacity + 1),
+            order: VecDeque::with_capacity(2 * capacity),
+            clock: 0,
+        }
+    }
+
+    fn get(&mut self, key: &[u8; 32]) -> Option<bool> {
+        self.clock += 1;
+        let entry = self.map.get_mut(key)?;
+        entry.1 = self.clock;
+        let ok = entry.0;
+        self.order.push_back((*key, self.clock));
+        self.sweep();
+        Some(ok)
+    }
+
+    fn insert(&mut self, key: [u8; 32], ok: bool) {
+        self.clock += 1;
+        self.map.insert(key, (ok, self.clock));
+        self.order.push_back((key, self.clock));
+        while self.map.len() > self.capacity {
+            let Some((old, stamp)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&old).is_some_and(|e| e.1 == stamp) {
+                self.map.remove(&old);
+            }
+        }
+        self.sweep();
+    }
+
+    /// Drops stale pairs once they outnumber the live ones, keeping `order` within 2× the
+    /// capacity at an amortised O(1) per call.
+    fn sweep(&mut self) {
+        if self.order.len() > 2 * self.capacity {
+            let map = &self.map;
+            self.order
+                .retain(|(k, stamp)| map.get(k).is_some_and(|e| e.1 == *stamp));
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.len()
     }
 }
 
@@ -269,20 +365,204 @@ mod tests {
         )
     }
 
-    #[test]
-    fn basic_auth_accepts_only_the_right_password() {
+    #[tokio::test]
+    async fn basic_auth_accepts_only_the_right_password() {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
         let auth = BasicAuth::new(BTreeMap::from([("prom".to_string(), hash)]));
-        assert!(auth.check(Some(&basic("prom", "s3cret"))));
+        assert!(auth.check(Some(&basic("prom", "s3cret"))).await);
         assert!(
-            auth.check(Some(&basic("prom", "s3cret"))),
+            auth.check(Some(&basic("prom", "s3cret"))).await,
             "cached answer is the same"
         );
-        assert!(!auth.check(Some(&basic("prom", "wrong"))));
-        assert!(!auth.check(Some(&basic("nobody", "s3cret"))));
-        assert!(!auth.check(None));
-        assert!(!auth.check(Some("Bearer abc")));
-        assert!(!auth.check(Some("Basic !!!not-base64")));
+        assert!(!auth.check(Some(&basic("prom", "wrong"))).await);
+        assert!(!auth.check(Some(&basic("nobody", "s3cret"))).await);
+        assert!(!auth.check(None).await);
+        assert!(!auth.check(Some("Bearer abc")).await);
+        assert!(!auth.check(Some("Basic !!!not-base64")).await);
+    }
+
+    fn key(n: u32) -> [u8; 32] {
+        let mut k = [0; 32];
+        k[..4].copy_from_slice(&n.to_le_bytes());
+        k
+    }
+
+    #[test]
+    fn cache_forgets_the_least_recently_used_entry_first() {
+        let mut lru = Lru::new(3);
+        lru.insert(key(1), true);
+        lru.insert(key(2), false);
+        lru.insert(key(3), false);
+        assert_eq!(lru.get(&key(1)), Some(true), "1 is now the most recent");
+        lru.insert(key(4), false);
+        assert_eq!(lru.len(), 3);
+        assert_eq!(lru.get(&key(2)), None, "2 was the least recently used");
+        assert_eq!(lru.get(&key(1)), Some(true));
+        assert_eq!(lru.get(&key(3)), Some(false));
+        assert_eq!(lru.get(&key(4)), Some(false));
+    }
+
+    #[test]
+    fn cache_stays_bounded_and_keeps_a_credential_in_use() {
+        let mut lru = Lru::new(16);
+        lru.insert(key(0), true);
+        for n in 1..10_000 {
+            lru.insert(key(n), false);
+            if n % 8 == 0 {
+                assert_eq!(lru.get(&key(0)), Some(true), "evicted after {n} inserts");
+            }
+            assert!(lru.len() <= 16);
+            assert!(
+                lru.order.len() <= 2 * 16 + 1,
+                "{} stale pairs",
+                lru.order.len()
+            );
+        }
+        assert_eq!(lru.len(), 16);
+        assert_eq!(lru.get(&key(9_999)), Some(false));
+        assert_eq!(lru.get(&key(1)), None);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_wrong_passwords_does_not_evict_the_scraper() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let auth = BasicAuth::with_verifier(
+            BTreeMap::from([("prom".to_string(), "hash".to_string())]),
+            Arc::new(move |password, _| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                password == "right"
+            }),
+        );
+        let good = basic("prom", "right");
+        assert!(auth.check(Some(&good)).await);
+        for n in 0..3 * CACHE_ENTRIES {
+            assert!(!auth.check(Some(&basic("prom", &format!("wrong{n}")))).await);
+            if n % 100 == 0 {
+                assert!(auth.check(Some(&good)).await);
+            }
+        }
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            1 + 3 * CACHE_ENTRIES,
+            "the right password was verified once and then always served from the cache"
+        );
+        assert!(auth.cache().len() <= CACHE_ENTRIES);
+    }
+
+    /// Holds every verification until opened, recording what ran where.
+    #[derive(Default)]
+    struct Gate {
+        state: Mutex<GateState>,
+        opened: std::sync::Condvar,
+        entered: tokio::sync::Notify,
+    }
+
+    #[derive(Default)]
+    struct GateState {
+        open: bool,
+        active: usize,
+        max_active: usize,
+        hashes: Vec<String>,
+        threads: Vec<std::thread::ThreadId>,
+    }
+
+    impl Gate {
+        async fn wait_for_active(&self, n: usize) {
+            while self.state.lock().unwrap().active < n {
+                self.entered.notified().await;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn verifications_run_off_the_runtime_a_bounded_number_at_a_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::Duration;
+
+        let runtime_thread = std::thread::current().id();
+        let gate = Arc::new(Gate::default());
+        let g = gate.clone();
+        let verifier: Verifier = Arc::new(move |password, hash| {
+            let mut s = g.state.lock().unwrap();
+            s.active += 1;
+            s.max_active = s.max_active.max(s.active);
+            s.hashes.push(hash.to_string());
+            s.threads.push(std::thread::current().id());
+            g.entered.notify_one();
+            // Bounded, so a verification on the runtime's only thread fails the test below
+            // instead of hanging it.
+            let (mut s, _) = g
+                .opened
+                .wait_timeout_while(s, Duration::from_secs(2), |s| !s.open)
+                .unwrap();
+            s.active -= 1;
+            password == "right"
+        });
+        let auth = Arc::new(BasicAuth::with_verifier(
+            BTreeMap::from([("prom".to_string(), "prom-hash".to_string())]),
+            verifier,
+        ));
+        let checks: Vec<_> = (0..8)
+            .map(|i| {
+                let auth = auth.clone();
+                let user = if i == 7 { "nobody" } else { "prom" };
+                let header = basic(user, &format!("wrong{i}"));
+                tokio::spawn(async move { auth.check(Some(&header)).await })
+            })
+            .collect();
+        let beats = Arc::new(AtomicUsize::new(0));
+        let heartbeat = {
+            let beats = beats.clone();
+            tokio::spawn(async move {
+                loop {
+                    beats.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+
+        tokio::time::timeout(Duration::from_secs(10), gate.wait_for_active(2))
+            .await
+            .expect("two verifications start");
+        let before = beats.load(Ordering::SeqCst);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            beats.load(Ordering::SeqCst) > before,
+            "the runtime keeps running other tasks while bcrypt runs"
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), gate.wait_for_active(3))
+                .await
+                .is_err(),
+            "a third verification started while two were running"
+        );
+
+        gate.state.lock().unwrap().open = true;
+        gate.opened.notify_all();
+        for check in checks {
+            assert!(!check.await.unwrap());
+        }
+        heartbeat.abort();
+
+        let s = gate.state.lock().unwrap();
+        assert_eq!(s.max_active, CONCURRENT_VERIFICATIONS);
+        assert_eq!(
+            s.hashes.len(),
+            8,
+            "every request was verified, none refused"
+        );
+        assert_eq!(
+            s.hashes.iter().filter(|h| *h == DUMMY_HASH).count(),
+            1,
+            "the unknown user costs a verification against the dummy hash"
+        );
+        assert!(
+            s.threads.iter().all(|t| *t != runtime_thread),
+            "bcrypt ran on the runtime's thread"
+        );
     }
 
     #[test]
