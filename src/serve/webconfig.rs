@@ -14,7 +14,8 @@
 //! Relative paths are relative to the config file's folder, as in exporter-toolkit. Keys this
 //! exporter does not use (`http_server_config`, cipher settings) are accepted and ignored.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -209,7 +210,7 @@ type Verifier = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 const DUMMY_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
 /// Verified credentials kept; past this the least recently used one is forgotten.
-const CACHE_ENTRIES: usize = 1024;
+const CACHE_ENTRIES: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
 
 /// bcrypt verifications running at once; more wait for a slot.
 const CONCURRENT_VERIFICATIONS: usize = 2;
@@ -243,7 +244,7 @@ impl BasicAuth {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if let Some(ok) = self.cache().get(&key) {
+        if let Some(&ok) = self.cache().get(&key) {
             return ok;
         }
         let (hash, known) = match self.users.get(&user) {
@@ -268,7 +269,7 @@ impl BasicAuth {
                 return false;
             }
         };
-        self.cache().insert(key, ok);
+        self.cache().put(key, ok);
         ok
     }
 
@@ -277,67 +278,9 @@ impl BasicAuth {
     }
 }
 
-/// A bounded map from credential digest to verdict that forgets the least recently used
-/// entry first, so a flood of wrong passwords cannot evict a scraper's credential all at
-/// once. `order` holds `(key, stamp)` in use order; a pair whose stamp is no longer the
-/// key's current one is stale and skipped, and stale pairs are swept when they pile up.
-struct Lru {
-    capacity: usize,
-    map: HashMap<[u8; 32], (bool, u64)>,
-    order: VecDeque<([u8; 32], u64)>,
-    clock: u64,
-}
-
-impl Lru {
-    fn new(capacity: usize) -> Lru {
-        Lru {
-            capacity,
-            map: HashMap::with_capacity(capacity + 1),
-            order: VecDeque::with_capacity(2 * capacity),
-            clock: 0,
-        }
-    }
-
-    fn get(&mut self, key: &[u8; 32]) -> Option<bool> {
-        self.clock += 1;
-        let entry = self.map.get_mut(key)?;
-        entry.1 = self.clock;
-        let ok = entry.0;
-        self.order.push_back((*key, self.clock));
-        self.sweep();
-        Some(ok)
-    }
-
-    fn insert(&mut self, key: [u8; 32], ok: bool) {
-        self.clock += 1;
-        self.map.insert(key, (ok, self.clock));
-        self.order.push_back((key, self.clock));
-        while self.map.len() > self.capacity {
-            let Some((old, stamp)) = self.order.pop_front() else {
-                break;
-            };
-            if self.map.get(&old).is_some_and(|e| e.1 == stamp) {
-                self.map.remove(&old);
-            }
-        }
-        self.sweep();
-    }
-
-    /// Drops stale pairs once they outnumber the live ones, keeping `order` within 2× the
-    /// capacity at an amortised O(1) per call.
-    fn sweep(&mut self) {
-        if self.order.len() > 2 * self.capacity {
-            let map = &self.map;
-            self.order
-                .retain(|(k, stamp)| map.get(k).is_some_and(|e| e.1 == *stamp));
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-}
+/// Verified credentials by digest, least recently used forgotten first, so a flood of wrong
+/// passwords cannot evict a scraper's credential all at once.
+type Lru = lru::LruCache<[u8; 32], bool>;
 
 fn parse_basic(header: &str) -> Option<(String, String)> {
     use base64::Engine as _;
@@ -389,37 +332,32 @@ mod tests {
 
     #[test]
     fn cache_forgets_the_least_recently_used_entry_first() {
-        let mut lru = Lru::new(3);
-        lru.insert(key(1), true);
-        lru.insert(key(2), false);
-        lru.insert(key(3), false);
-        assert_eq!(lru.get(&key(1)), Some(true), "1 is now the most recent");
-        lru.insert(key(4), false);
+        let mut lru = Lru::new(NonZeroUsize::new(3).unwrap());
+        lru.put(key(1), true);
+        lru.put(key(2), false);
+        lru.put(key(3), false);
+        assert_eq!(lru.get(&key(1)), Some(&true), "1 is now the most recent");
+        lru.put(key(4), false);
         assert_eq!(lru.len(), 3);
         assert_eq!(lru.get(&key(2)), None, "2 was the least recently used");
-        assert_eq!(lru.get(&key(1)), Some(true));
-        assert_eq!(lru.get(&key(3)), Some(false));
-        assert_eq!(lru.get(&key(4)), Some(false));
+        assert_eq!(lru.get(&key(1)), Some(&true));
+        assert_eq!(lru.get(&key(3)), Some(&false));
+        assert_eq!(lru.get(&key(4)), Some(&false));
     }
 
     #[test]
     fn cache_stays_bounded_and_keeps_a_credential_in_use() {
-        let mut lru = Lru::new(16);
-        lru.insert(key(0), true);
+        let mut lru = Lru::new(NonZeroUsize::new(16).unwrap());
+        lru.put(key(0), true);
         for n in 1..10_000 {
-            lru.insert(key(n), false);
+            lru.put(key(n), false);
             if n % 8 == 0 {
-                assert_eq!(lru.get(&key(0)), Some(true), "evicted after {n} inserts");
+                assert_eq!(lru.get(&key(0)), Some(&true), "evicted after {n} puts");
             }
             assert!(lru.len() <= 16);
-            assert!(
-                lru.order.len() <= 2 * 16 + 1,
-                "{} stale pairs",
-                lru.order.len()
-            );
         }
         assert_eq!(lru.len(), 16);
-        assert_eq!(lru.get(&key(9_999)), Some(false));
+        assert_eq!(lru.get(&key(9_999)), Some(&false));
         assert_eq!(lru.get(&key(1)), None);
     }
 
@@ -436,7 +374,7 @@ mod tests {
         );
         let good = basic("prom", "right");
         assert!(auth.check(Some(&good)).await);
-        for n in 0..3 * CACHE_ENTRIES {
+        for n in 0..3 * CACHE_ENTRIES.get() {
             assert!(!auth.check(Some(&basic("prom", &format!("wrong{n}")))).await);
             if n % 100 == 0 {
                 assert!(auth.check(Some(&good)).await);
@@ -444,10 +382,10 @@ mod tests {
         }
         assert_eq!(
             calls.load(std::sync::atomic::Ordering::SeqCst),
-            1 + 3 * CACHE_ENTRIES,
+            1 + 3 * CACHE_ENTRIES.get(),
             "the right password was verified once and then always served from the cache"
         );
-        assert!(auth.cache().len() <= CACHE_ENTRIES);
+        assert!(auth.cache().len() <= CACHE_ENTRIES.get());
     }
 
     /// Holds every verification until opened, recording what ran where.
