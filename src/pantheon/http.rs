@@ -332,11 +332,12 @@ impl Transport {
         }
     }
 
-    /// A short, scrubbed, single-line quote of a body for an error message.
+    /// A short, redacted, single-line quote of a body for an error message. Redacted by its
+    /// text, so a cut or non-JSON body (a login answer too) hides its secrets as well.
     fn excerpt(&self, text: &str) -> String {
         let text = text.trim();
         let text = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string());
-        let scrubbed = self.scrubber.scrub(&text);
+        let scrubbed = super::secret::redact_text(&text, &self.scrubber);
         let one_line: String = scrubbed
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })

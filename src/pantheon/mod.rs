@@ -27,7 +27,7 @@ use serde_json::Value;
 
 pub use error::ApiError;
 pub use http::{ClientOptions, DEFAULT_API_URL, Endpoint, RequestObserver, parse_retry_after};
-pub use secret::{Scrubber, Secret};
+pub use secret::{Scrubber, Secret, redact_json_text, redact_text};
 pub use session::Account;
 
 use crate::model::{Day, Site, TrafficDuration};
