@@ -871,7 +871,11 @@ async fn broken_bodies() {
         let r = api.get(&session, &path).await;
         assert_eq!(r.status(), 200);
         let text = r.text().await.expect("complete short body");
-        assert!(!text.is_empty() && text.len() < full.len(), "{}", text.len());
+        assert!(
+            !text.is_empty() && text.len() < full.len(),
+            "{}",
+            text.len()
+        );
         assert!(full.starts_with(&text));
         cuts.push(text.len());
     }
