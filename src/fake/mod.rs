@@ -79,6 +79,9 @@ pub enum FaultAction {
     ResetMidBody,
     /// `200` with the normal JSON cut in the middle.
     Truncated,
+    /// `200` with the normal JSON cut at an offset drawn from the seeded fault RNG (at least
+    /// one byte, never the whole body), so a few seeds cover many cut points.
+    TruncatedAnywhere,
     /// `200` with an HTML page instead of JSON.
     NotJson,
 }

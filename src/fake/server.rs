@@ -559,6 +559,17 @@ async fn handle(state: Arc<State>, req: Request) -> warp::reply::Response {
             answer.body.truncate(cut);
             answer.content_type = "application/json";
         }
+        Some(FaultAction::TruncatedAnywhere) => {
+            answer.status = 200;
+            let len = answer.body.len();
+            let cut = if len > 1 {
+                state.lock().fault_rng.random_range(1..len)
+            } else {
+                len
+            };
+            answer.body.truncate(cut);
+            answer.content_type = "application/json";
+        }
         Some(FaultAction::NotJson) => {
             answer.status = 200;
             answer.content_type = "text/html; charset=utf-8";

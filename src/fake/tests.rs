@@ -859,6 +859,30 @@ async fn broken_bodies() {
     assert!(text.starts_with("{\"timeseries\":["));
     assert!(serde_json::from_str::<Value>(&text).is_err());
 
+    // Cut anywhere: a proper, non-empty prefix of the normal body.
+    let full = api.get(&session, &path).await.text().await.expect("body");
+    let mut cuts = Vec::new();
+    for _ in 0..8 {
+        api.server.add_fault(FaultRule::new(
+            RouteKind::Traffic,
+            FaultAction::TruncatedAnywhere,
+            Some(1),
+        ));
+        let r = api.get(&session, &path).await;
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.expect("complete short body");
+        assert!(
+            !text.is_empty() && text.len() < full.len(),
+            "{}",
+            text.len()
+        );
+        assert!(full.starts_with(&text));
+        cuts.push(text.len());
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    assert!(cuts.len() > 1, "the cut point varies: {cuts:?}");
+
     api.server.add_fault(FaultRule::new(
         RouteKind::Traffic,
         FaultAction::NotJson,

@@ -274,7 +274,7 @@ impl Transport {
                 }
             }));
         }
-        let body = net::excerpt(text, |t| self.scrubber.scrub(t));
+        let body = net::excerpt(text, |t| super::secret::redact_text(t, &self.scrubber));
         let error = ApiError::Status {
             endpoint,
             status: status.as_u16(),

@@ -29,7 +29,7 @@ use serde_json::Value;
 pub use endpoint::Endpoint;
 pub use error::ApiError;
 pub use http::{ClientOptions, DEFAULT_API_URL, RequestObserver};
-pub use secret::{Scrubber, Secret};
+pub use secret::{Scrubber, Secret, redact_json_text, redact_text};
 pub use session::Account;
 
 use crate::model::{Day, Site, TrafficDuration};
