@@ -147,7 +147,9 @@ pub struct Store {
     by_id: HashMap<String, SiteKey>,
     /// Bumped on every change; a renderer compares it with what it rendered last.
     generation: u64,
-    /// Sites without their full history yet (kept here so reading it costs nothing).
+    /// Sites held with `backfilled == false` (kept here so reading it costs nothing). Every
+    /// path that adds, removes or backfills a site adjusts it, and tests compare it with a
+    /// count of the entries.
     pending: usize,
 }
 
@@ -247,6 +249,10 @@ impl Store {
             entry.last_refresh = last_refresh;
             entry.backfilled = backfilled;
             entry.version += 1;
+            // `upsert_site` counted the site as pending; a restored backfill is not.
+            if backfilled {
+                self.pending -= 1;
+            }
             self.generation += 1;
         }
         true
@@ -257,7 +263,9 @@ impl Store {
         let Some(key) = self.by_id.remove(id) else {
             return false;
         };
-        self.sites.remove(&key);
+        if self.sites.remove(&key).is_some_and(|e| !e.backfilled) {
+            self.pending -= 1;
+        }
         self.generation += 1;
         true
     }
@@ -430,6 +438,80 @@ mod tests {
         );
         assert!(!store.restore_site(Arc::from("a@x"), 1, site("1", "s"), Vec::new(), None, false));
         assert_eq!(store.get("1").unwrap().days.len(), 1);
+    }
+
+    /// The pending count as the entries say it.
+    fn pending_recount(store: &Store) -> usize {
+        store.iter().filter(|(_, e)| !e.backfilled).count()
+    }
+
+    #[test]
+    fn regression_backfill_pending_overcounts_after_state_file_restore() {
+        let mut store = Store::new();
+        let held = vec![StoredDay {
+            day: d(0, 5),
+            learned_at: 7,
+        }];
+        // Restored with its full history: not pending.
+        store.restore_site(Arc::from("a@x"), 1, site("1", "s"), held, Some(9), true);
+        // Restored without it: pending until a full fetch succeeds.
+        store.restore_site(Arc::from("a@x"), 1, site("2", "t"), vec![], None, false);
+        assert_eq!(store.pending_backfill(), 1);
+        store.record_fetch("2", &[d(0, 3)], true, T0);
+        assert_eq!(store.pending_backfill(), 0);
+        // A site that leaves before its backfill takes its count with it.
+        store.upsert_site(Arc::from("a@x"), 1, site("3", "u"));
+        assert_eq!(store.pending_backfill(), 1);
+        assert!(store.remove("3"));
+        assert_eq!(store.pending_backfill(), 0);
+        assert!(store.remove("1"));
+        assert_eq!(store.pending_backfill(), 0);
+    }
+
+    #[test]
+    fn pending_backfill_always_equals_the_entries_not_backfilled() {
+        let mut store = Store::new();
+        let ops: [&dyn Fn(&mut Store); 10] = [
+            &|s| {
+                s.upsert_site(Arc::from("a@x"), 1, site("1", "a"));
+            },
+            &|s| {
+                s.restore_site(Arc::from("a@x"), 1, site("2", "b"), vec![], Some(1), true);
+            },
+            &|s| {
+                s.restore_site(Arc::from("a@x"), 1, site("3", "c"), vec![], None, false);
+            },
+            &|s| {
+                s.record_fetch("1", &[d(0, 1)], false, T0);
+            },
+            &|s| {
+                s.record_fetch("3", &[d(0, 1)], true, T0);
+            },
+            &|s| {
+                s.record_fetch("1", &[d(0, 0)], true, T0);
+            },
+            &|s| {
+                s.upsert_site(Arc::from("b@x"), 2, site("1", "a2"));
+            },
+            &|s| {
+                s.remove("2");
+            },
+            &|s| {
+                s.record_error("3", "HTTP 500".into());
+            },
+            &|s| {
+                s.remove("1");
+            },
+        ];
+        for (i, op) in ops.iter().enumerate() {
+            op(&mut store);
+            assert_eq!(
+                store.pending_backfill(),
+                pending_recount(&store),
+                "after op {i}"
+            );
+        }
+        assert_eq!(store.len(), 1);
     }
 
     #[test]
