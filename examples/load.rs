@@ -689,8 +689,7 @@ async fn scenario_scrape(opts: &Opts) -> (Vec<Row>, Vec<String>) {
             );
             measured.insert(name, (p50, p99, cpu, failures, latencies.len() + failures));
             if name == "serve gzip" {
-                let refreshed =
-                    fake.log().count_status(RouteKind::Traffic, 200) - refreshed_before;
+                let refreshed = fake.log().count_status(RouteKind::Traffic, 200) - refreshed_before;
                 eprintln!("scrape {sites}: {refreshed} site refreshes during the serve scrapes");
                 rows.push(
                     Row::new(

@@ -505,11 +505,7 @@ mod tests {
         ];
         for (i, op) in ops.iter().enumerate() {
             op(&mut store);
-            assert_eq!(
-                store.pending_backfill(),
-                pending_recount(&store),
-                "after op {i}"
-            );
+            assert_eq!(store.pending_backfill(), pending_recount(&store), "after op {i}");
         }
         assert_eq!(store.len(), 1);
     }

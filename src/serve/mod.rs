@@ -195,49 +195,9 @@ impl Shared {
     }
 }
 
-/// Keeps `/metrics` current: re-renders after changes (gathered for a moment, so a backfill
-/// of a thousand sites is not a thousand renders) and when a bootstrap window ends.
+/// Keeps `/metrics` current; see [`exposition::render_loop`].
 pub async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) {
-    const GATHER: Duration = Duration::from_millis(200);
-    let mut renderer = Renderer::new(
-        shared.settings.history,
-        shared.settings.history_window.as_secs() as i64,
-    );
-    let mut rendered_generation = None;
-    let mut due: Option<i64> = None;
-    loop {
-        let now = shared.clock.now();
-        let render = {
-            let store = lock(&shared.store);
-            let stale =
-                rendered_generation != Some(store.generation()) || due.is_some_and(|t| t <= now);
-            stale.then(|| renderer.render(&store, now))
-        };
-        if let Some((exposition, next)) = render {
-            rendered_generation = Some(exposition.generation);
-            due = next;
-            shared.set_exposition(exposition);
-        }
-        let wait_for_window = async {
-            match due {
-                Some(t) => {
-                    tokio::time::sleep(Duration::from_secs((t - shared.clock.now()).max(1) as u64))
-                        .await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = shared.changed.notified() => {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(GATHER) => {}
-                }
-            }
-            _ = wait_for_window => {}
-        }
-    }
+    exposition::render_loop(shared, cancel).await
 }
 
 /// Raises the soft limit on open files to the hard limit, as Go programs do by default: an
