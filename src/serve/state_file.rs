@@ -282,7 +282,8 @@ pub async fn persist_loop(
             let now = shared.clock.now();
             let target = path.clone();
             let result = tokio::task::spawn_blocking(move || {
-                let state = StateFile::of_sites(snapshot.sites.iter().map(|e| &**e), &environment, now);
+                let state =
+                    StateFile::of_sites(snapshot.sites.iter().map(|e| &**e), &environment, now);
                 crate::output::write_atomic(&target, &state.encode())
             })
             .await;
