@@ -221,7 +221,6 @@ impl Exposition {
         parts
     }
 
-
     /// The chunks of a gzip response whose decompressed content is the body then `tail`.
     pub fn gzip_with_tail(&self, tail: &[u8]) -> Vec<Bytes> {
         self.gzip_with(&DeflatedTail::new(tail))
