@@ -195,7 +195,8 @@ impl Shared {
     }
 }
 
-/// Keeps `/metrics` current; see [`exposition::render_loop`].
+/// Keeps `/metrics` current: re-renders after changes, from a snapshot of the store and off
+/// the runtime (the loop lives in `exposition.rs`).
 pub async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) {
     exposition::render_loop(shared, cancel).await
 }
