@@ -141,14 +141,40 @@ impl SiteEntry {
 }
 
 /// All sites held, sorted as the exposition wants them.
+///
+/// Each entry sits behind an `Arc` and is changed copy-on-write ([`Arc::make_mut`]), so a
+/// [`Snapshot`] costs one reference count per site and readers (the renderer, the page, the
+/// state file) do their work after the lock is gone; an entry a snapshot still holds is
+/// copied once, on its next change.
 #[derive(Default, Debug)]
 pub struct Store {
-    sites: BTreeMap<SiteKey, SiteEntry>,
+    sites: BTreeMap<SiteKey, Arc<SiteEntry>>,
     by_id: HashMap<String, SiteKey>,
     /// Bumped on every change; a renderer compares it with what it rendered last.
     generation: u64,
-    /// Sites without their full history yet (kept here so reading it costs nothing).
+    /// Sites held with `backfilled == false` (kept here so reading it costs nothing). Every
+    /// path that adds, removes or backfills a site adjusts it, and tests compare it with a
+    /// count of the entries.
     pending: usize,
+}
+
+/// The sites of a [`Store`] at one generation, in exposition order, shared rather than
+/// copied: taking one under the store's lock costs one reference count per site.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// [`Store::generation`] when it was taken.
+    pub generation: u64,
+    pub sites: Vec<Arc<SiteEntry>>,
+}
+
+impl Snapshot {
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
 }
 
 impl Store {
@@ -174,11 +200,28 @@ impl Store {
     }
 
     pub fn get(&self, id: &str) -> Option<&SiteEntry> {
-        self.by_id.get(id).and_then(|k| self.sites.get(k))
+        self.by_id
+            .get(id)
+            .and_then(|k| self.sites.get(k))
+            .map(|e| &**e)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&SiteKey, &SiteEntry)> + '_ {
-        self.sites.iter()
+        self.sites.iter().map(|(k, e)| (k, &**e))
+    }
+
+    /// Every site as it is now, for work done after the lock is released.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            generation: self.generation,
+            sites: self.sites.values().cloned().collect(),
+        }
+    }
+
+    /// The entry of `id`, ready to change (copied first if a snapshot still shares it).
+    fn entry_mut(&mut self, id: &str) -> Option<&mut SiteEntry> {
+        let key = self.by_id.get(id)?;
+        self.sites.get_mut(key).map(Arc::make_mut)
     }
 
     /// Adds a site, or updates its labels and owner when it is already held (its days stay).
@@ -197,13 +240,14 @@ impl Store {
             if same {
                 return false;
             }
-            if let Some(mut entry) = self.sites.remove(&old_key) {
+            if let Some(mut shared) = self.sites.remove(&old_key) {
+                let entry = Arc::make_mut(&mut shared);
                 entry.account = account;
                 entry.owner = owner;
                 entry.site = site;
                 entry.version += 1;
                 self.by_id.insert(key.id.clone(), key.clone());
-                self.sites.insert(key, entry);
+                self.sites.insert(key, shared);
                 self.generation += 1;
             }
             return false;
@@ -211,7 +255,7 @@ impl Store {
         self.by_id.insert(key.id.clone(), key.clone());
         self.sites.insert(
             key,
-            SiteEntry {
+            Arc::new(SiteEntry {
                 account,
                 owner,
                 site,
@@ -220,7 +264,7 @@ impl Store {
                 last_error: None,
                 backfilled: false,
                 version: 0,
-            },
+            }),
         );
         self.pending += 1;
         self.generation += 1;
@@ -242,11 +286,15 @@ impl Store {
         if !self.upsert_site(account, owner, site.clone()) {
             return false;
         }
-        if let Some(entry) = self.by_id.get(&site.id).and_then(|k| self.sites.get_mut(k)) {
+        if let Some(entry) = self.entry_mut(&site.id) {
             entry.days = days;
             entry.last_refresh = last_refresh;
             entry.backfilled = backfilled;
             entry.version += 1;
+            // `upsert_site` counted the site as pending; a restored backfill is not.
+            if backfilled {
+                self.pending -= 1;
+            }
             self.generation += 1;
         }
         true
@@ -257,7 +305,9 @@ impl Store {
         let Some(key) = self.by_id.remove(id) else {
             return false;
         };
-        self.sites.remove(&key);
+        if self.sites.remove(&key).is_some_and(|e| !e.backfilled) {
+            self.pending -= 1;
+        }
         self.generation += 1;
         true
     }
@@ -269,27 +319,31 @@ impl Store {
 
     /// Records a successful fetch. `full` marks a full-history fetch (backfill done).
     pub fn record_fetch(&mut self, id: &str, fresh: &[Day], full: bool, now: i64) -> Option<Merge> {
-        let key = self.by_id.get(id)?;
-        let entry = self.sites.get_mut(key)?;
+        let entry = self.entry_mut(id)?;
         let merge = merge_days(&mut entry.days, fresh, now, keep_from(now));
         entry.last_error = None;
+        let mut backfilled = false;
         if merge != Merge::Rebuild {
             entry.last_refresh = Some(now);
             if full && !entry.backfilled {
                 entry.backfilled = true;
-                self.pending -= 1;
+                backfilled = true;
             }
         }
-        if let Merge::Changed(_) = merge {
+        let changed = matches!(merge, Merge::Changed(_));
+        if changed {
             entry.version += 1;
             self.generation += 1;
+        }
+        if backfilled {
+            self.pending -= 1;
         }
         Some(merge)
     }
 
     /// Records a failed fetch: the days stay, the error is shown.
     pub fn record_error(&mut self, id: &str, error: String) {
-        if let Some(entry) = self.by_id.get(id).and_then(|k| self.sites.get_mut(k)) {
+        if let Some(entry) = self.entry_mut(id) {
             entry.last_error = Some(error);
         }
     }
@@ -298,13 +352,15 @@ impl Store {
     pub fn trim(&mut self, now: i64) {
         let from = keep_from(now);
         let mut changed = false;
-        for entry in self.sites.values_mut() {
-            let before = entry.days.len();
-            entry.days.retain(|d| d.day.timestamp >= from);
-            if entry.days.len() != before {
-                entry.version += 1;
-                changed = true;
+        for shared in self.sites.values_mut() {
+            // Look before writing, so entries with nothing to drop are not copied.
+            if shared.days.first().is_none_or(|d| d.day.timestamp >= from) {
+                continue;
             }
+            let entry = Arc::make_mut(shared);
+            entry.days.retain(|d| d.day.timestamp >= from);
+            entry.version += 1;
+            changed = true;
         }
         if changed {
             self.generation += 1;
@@ -430,6 +486,126 @@ mod tests {
         );
         assert!(!store.restore_site(Arc::from("a@x"), 1, site("1", "s"), Vec::new(), None, false));
         assert_eq!(store.get("1").unwrap().days.len(), 1);
+    }
+
+    /// The pending count as the entries say it.
+    fn pending_recount(store: &Store) -> usize {
+        store.iter().filter(|(_, e)| !e.backfilled).count()
+    }
+
+    #[test]
+    fn regression_backfill_pending_overcounts_after_state_file_restore() {
+        let mut store = Store::new();
+        let held = vec![StoredDay {
+            day: d(0, 5),
+            learned_at: 7,
+        }];
+        // Restored with its full history: not pending.
+        store.restore_site(Arc::from("a@x"), 1, site("1", "s"), held, Some(9), true);
+        // Restored without it: pending until a full fetch succeeds.
+        store.restore_site(Arc::from("a@x"), 1, site("2", "t"), vec![], None, false);
+        assert_eq!(store.pending_backfill(), 1);
+        store.record_fetch("2", &[d(0, 3)], true, T0);
+        assert_eq!(store.pending_backfill(), 0);
+        // A site that leaves before its backfill takes its count with it.
+        store.upsert_site(Arc::from("a@x"), 1, site("3", "u"));
+        assert_eq!(store.pending_backfill(), 1);
+        assert!(store.remove("3"));
+        assert_eq!(store.pending_backfill(), 0);
+        assert!(store.remove("1"));
+        assert_eq!(store.pending_backfill(), 0);
+    }
+
+    #[test]
+    fn pending_backfill_always_equals_the_entries_not_backfilled() {
+        let mut store = Store::new();
+        let ops: [&dyn Fn(&mut Store); 10] = [
+            &|s| {
+                s.upsert_site(Arc::from("a@x"), 1, site("1", "a"));
+            },
+            &|s| {
+                s.restore_site(Arc::from("a@x"), 1, site("2", "b"), vec![], Some(1), true);
+            },
+            &|s| {
+                s.restore_site(Arc::from("a@x"), 1, site("3", "c"), vec![], None, false);
+            },
+            &|s| {
+                s.record_fetch("1", &[d(0, 1)], false, T0);
+            },
+            &|s| {
+                s.record_fetch("3", &[d(0, 1)], true, T0);
+            },
+            &|s| {
+                s.record_fetch("1", &[d(0, 0)], true, T0);
+            },
+            &|s| {
+                s.upsert_site(Arc::from("b@x"), 2, site("1", "a2"));
+            },
+            &|s| {
+                s.remove("2");
+            },
+            &|s| {
+                s.record_error("3", "HTTP 500".into());
+            },
+            &|s| {
+                s.remove("1");
+            },
+        ];
+        for (i, op) in ops.iter().enumerate() {
+            op(&mut store);
+            assert_eq!(
+                store.pending_backfill(),
+                pending_recount(&store),
+                "after op {i}"
+            );
+        }
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_what_it_saw_while_the_store_moves_on() {
+        let mut store = Store::new();
+        store.upsert_site(Arc::from("a@x"), 1, site("1", "s"));
+        store.upsert_site(Arc::from("a@x"), 1, site("2", "t"));
+        store.record_fetch("1", &[d(0, 5)], true, T0);
+        let before = store.snapshot();
+        assert_eq!(before.generation, store.generation());
+        assert_eq!(before.len(), 2);
+
+        store.record_fetch("1", &[d(1, 6)], false, T0);
+        store.remove("2");
+        let after = store.snapshot();
+        assert_eq!(
+            before.sites[0].days.len(),
+            1,
+            "the old snapshot is untouched"
+        );
+        assert_eq!(before.len(), 2);
+        assert_eq!(after.sites[0].days.len(), 2);
+        assert_eq!(after.len(), 1);
+        assert!(after.generation > before.generation);
+        // Unchanged entries are shared, not copied.
+        let again = store.snapshot();
+        assert!(Arc::ptr_eq(&after.sites[0], &again.sites[0]));
+    }
+
+    #[test]
+    fn trim_drops_old_days_and_copies_only_the_entries_it_changes() {
+        let mut store = Store::new();
+        store.upsert_site(Arc::from("a@x"), 1, site("1", "old"));
+        store.upsert_site(Arc::from("a@x"), 1, site("2", "new"));
+        store.record_fetch("1", &[d(0, 5), d(1, 5)], true, T0 + DAY_SECONDS);
+        store.record_fetch("2", &[d(1, 5)], true, T0 + DAY_SECONDS);
+        let held = store.snapshot();
+        let g = store.generation();
+        store.trim(T0 + 29 * DAY_SECONDS);
+        assert_eq!(store.get("1").unwrap().days.len(), 1);
+        assert!(store.generation() > g);
+        // In order: "new" (kept whole, shared) then "old" (trimmed, copied).
+        let now = store.snapshot();
+        assert!(Arc::ptr_eq(&held.sites[0], &now.sites[0]));
+        assert!(!Arc::ptr_eq(&held.sites[1], &now.sites[1]));
+        assert_eq!(held.sites[1].days.len(), 2);
     }
 
     #[test]

@@ -11,24 +11,31 @@
 //! says so), so adding or removing a site disturbs its own group and no other.
 //!
 //! The gzip form is made of independently compressed, sync-flushed deflate segments, one per
-//! group and family, compressed once per group and lazily (on the first gzip scrape that
-//! needs it), then concatenated the way pigz joins blocks; the CRC is combined from the
-//! segments' CRCs. The compressed body is copied once into large chunks (cheap next to
-//! compressing, and far cheaper for the HTTP layer than thousands of small ones), and each scrape only compresses its small
-//! self-metrics tail and appends it.
+//! group and family, then concatenated the way pigz joins blocks; the CRC is combined from
+//! the segments' CRCs. A group is compressed when it is rendered, and the compressed body is
+//! copied into large chunks when the body is made (cheap next to compressing, and far
+//! cheaper for the HTTP layer than thousands of small ones), so all of that happens in the
+//! renderer, off the request path: a gzip scrape only appends the self-metrics tail
+//! (compressed at most once a second) and the trailer.
+//!
+//! The renderer works on a [`Snapshot`] of the store, never under the store's lock.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
+use tokio_util::sync::CancellationToken;
 
 use crate::model::Day;
 use crate::render::{FAMILIES, Format, SiteFragments, TimestampMode, assemble};
 use crate::serve::settings::HistoryMode;
-use crate::store::{SiteEntry, Store};
+use crate::store::{SiteEntry, Snapshot, Store};
+
+use super::{Shared, lock};
 
 /// Sites per group on average: small enough that re-rendering a group after one site
 /// changes is cheap, large enough that chunks (and deflate segments) are tens of KB with
@@ -101,18 +108,13 @@ impl Headers {
     }
 }
 
-/// The lines of a run of consecutive sites, per family.
+/// The lines of a run of consecutive sites, per family, plain and compressed.
 struct Group {
     families: [Bytes; NFAM],
-    deflated: OnceLock<[Segment; NFAM]>,
+    deflated: [Segment; NFAM],
 }
 
 impl Group {
-    fn deflated(&self) -> &[Segment; NFAM] {
-        self.deflated
-            .get_or_init(|| std::array::from_fn(|f| Segment::of(&self.families[f])))
-    }
-
     fn len(&self) -> usize {
         self.families.iter().map(Bytes::len).sum()
     }
@@ -126,8 +128,8 @@ pub struct Exposition {
     headers: Option<Arc<Headers>>,
     groups: Vec<Arc<Group>>,
     len: usize,
-    /// The compressed body, made on the first gzip scrape.
-    gzip: OnceLock<Gzipped>,
+    /// The compressed body, made with the body.
+    gzip: Gzipped,
 }
 
 /// The deflated body joined into chunks of at least [`GZIP_CHUNK`] bytes: the segments are
@@ -141,6 +143,30 @@ struct Gzipped {
 
 const GZIP_CHUNK: usize = 256 * 1024;
 
+impl Gzipped {
+    /// Joins the segments of a body, in order, into large chunks.
+    fn join<'a>(segments: impl Iterator<Item = &'a Segment>) -> Gzipped {
+        let mut crc = crc32fast::Hasher::new();
+        let mut chunks = Vec::new();
+        let mut run: Vec<u8> = Vec::new();
+        for segment in segments {
+            crc.combine(&segment.crc);
+            if segment.data.len() >= GZIP_CHUNK && run.is_empty() {
+                chunks.push(segment.data.clone());
+                continue;
+            }
+            run.extend_from_slice(&segment.data);
+            if run.len() >= GZIP_CHUNK {
+                chunks.push(Bytes::from(std::mem::take(&mut run)));
+            }
+        }
+        if !run.is_empty() {
+            chunks.push(Bytes::from(run));
+        }
+        Gzipped { chunks, crc }
+    }
+}
+
 /// The ten-byte gzip member header: deflate, no name, no mtime, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
@@ -152,7 +178,7 @@ impl Exposition {
             headers: None,
             groups: Vec::new(),
             len: 0,
-            gzip: OnceLock::new(),
+            gzip: Gzipped::join(std::iter::empty()),
         }
     }
 
@@ -194,16 +220,6 @@ impl Exposition {
         parts
     }
 
-    /// Deflated segments of the body in order, each with its CRC.
-    fn segments(&self) -> impl Iterator<Item = &Segment> + '_ {
-        self.headers.iter().flat_map(move |h| {
-            (0..NFAM).flat_map(move |f| {
-                std::iter::once(&h.deflated[f])
-                    .chain(self.groups.iter().map(move |g| &g.deflated()[f]))
-            })
-        })
-    }
-
     /// The chunks of a gzip response whose decompressed content is the body then `tail`.
     pub fn gzip_with_tail(&self, tail: &[u8]) -> Vec<Bytes> {
         self.gzip_with(&DeflatedTail::new(tail))
@@ -212,26 +228,7 @@ impl Exposition {
     /// As [`Exposition::gzip_with_tail`], with a tail compressed ahead (it can be shared by
     /// the scrapes of a second, so a scrape compresses nothing).
     pub fn gzip_with(&self, tail: &DeflatedTail) -> Vec<Bytes> {
-        let body = self.gzip.get_or_init(|| {
-            let mut crc = crc32fast::Hasher::new();
-            let mut chunks = Vec::new();
-            let mut run: Vec<u8> = Vec::new();
-            for segment in self.segments() {
-                crc.combine(&segment.crc);
-                if segment.data.len() >= GZIP_CHUNK && run.is_empty() {
-                    chunks.push(segment.data.clone());
-                    continue;
-                }
-                run.extend_from_slice(&segment.data);
-                if run.len() >= GZIP_CHUNK {
-                    chunks.push(Bytes::from(std::mem::take(&mut run)));
-                }
-            }
-            if !run.is_empty() {
-                chunks.push(Bytes::from(run));
-            }
-            Gzipped { chunks, crc }
-        });
+        let body = &self.gzip;
         let mut end = tail.data.to_vec();
         let mut crc = body.crc.clone();
         crc.combine(&tail.crc);
@@ -306,10 +303,16 @@ impl Renderer {
         }
     }
 
-    /// Renders what changed since last time and makes a body. Returns the body and the
-    /// earliest time at which it must be redone although no data changed (a bootstrap
-    /// window ending).
+    /// As [`Renderer::render_snapshot`] on a snapshot of `store` taken now.
     pub fn render(&mut self, store: &Store, now: i64) -> (Exposition, Option<i64>) {
+        self.render_snapshot(&store.snapshot(), now)
+    }
+
+    /// Renders (and compresses) what changed since last time and makes a body. Returns the
+    /// body and the earliest time at which it must be redone although no data changed (a
+    /// bootstrap window ending). This is the slow part of `serve`: call it with no lock
+    /// held and off the async runtime's workers.
+    pub fn render_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> (Exposition, Option<i64>) {
         let mut next: Option<i64> = None;
         let mut live = 0usize;
         let mut groups: Vec<Arc<Group>> = Vec::new();
@@ -317,7 +320,7 @@ impl Renderer {
             FastMap::with_capacity_and_hasher(self.groups.len(), Default::default());
         let mut members: Vec<&SiteEntry> = Vec::with_capacity(GROUP_MAX);
         let mut serials: Vec<u64> = Vec::with_capacity(GROUP_MAX);
-        for (_, entry) in store.iter() {
+        for entry in snapshot.sites.iter().map(|e| &**e) {
             live += 1;
             let id = entry.site.id.as_str();
             let fresh = self.cache.get(id).is_some_and(|c| {
@@ -353,18 +356,22 @@ impl Renderer {
         }
         if self.cache.len() != live {
             let keep: std::collections::HashSet<&str> =
-                store.iter().map(|(_, e)| e.site.id.as_str()).collect();
+                snapshot.sites.iter().map(|e| e.site.id.as_str()).collect();
             self.cache.retain(|id, _| keep.contains(id.as_str()));
         }
         self.groups = kept;
         let len = self.headers.plain.iter().map(Bytes::len).sum::<usize>()
             + groups.iter().map(|g| g.len()).sum::<usize>();
+        let gzip = Gzipped::join((0..NFAM).flat_map(|f| {
+            std::iter::once(&self.headers.deflated[f])
+                .chain(groups.iter().map(move |g| &g.deflated[f]))
+        }));
         let exposition = Exposition {
-            generation: store.generation(),
+            generation: snapshot.generation,
             headers: Some(self.headers.clone()),
             groups,
             len,
-            gzip: OnceLock::new(),
+            gzip,
         };
         (exposition, next)
     }
@@ -388,7 +395,7 @@ impl Renderer {
                 SiteFragments::render(&entry.account, &entry.site, &days, mode)
             })
             .collect();
-        let families = std::array::from_fn(|f| {
+        let families: [Bytes; NFAM] = std::array::from_fn(|f| {
             let len = fragments.iter().map(|s| s.family(f).len()).sum();
             let mut buf = Vec::with_capacity(len);
             for fragment in &fragments {
@@ -396,10 +403,8 @@ impl Renderer {
             }
             Bytes::from(buf)
         });
-        let group = Arc::new(Group {
-            families,
-            deflated: OnceLock::new(),
-        });
+        let deflated = std::array::from_fn(|f| Segment::of(&families[f]));
+        let group = Arc::new(Group { families, deflated });
         kept.insert(serials.into(), group.clone());
         group
     }
@@ -442,6 +447,73 @@ fn select_days(
                 .map(|(_, d)| d.day)
                 .collect();
             (days, TimestampMode::Prometheus, until)
+        }
+    }
+}
+
+/// Keeps `/metrics` current: re-renders after changes (gathered for a moment, so a backfill
+/// of a thousand sites is not a thousand renders) and when a bootstrap window ends.
+///
+/// Only a [`crate::store::Snapshot`] is taken under the store's lock (one reference count
+/// per site); rendering and compressing run on a blocking thread, so fetch tasks never wait
+/// behind a render and scrapes keep the runtime's workers.
+pub(super) async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) {
+    const GATHER: Duration = Duration::from_millis(200);
+    let new_renderer = || {
+        Renderer::new(
+            shared.settings.history,
+            shared.settings.history_window.as_secs() as i64,
+        )
+    };
+    let mut renderer = new_renderer();
+    let mut rendered_generation = None;
+    let mut due: Option<i64> = None;
+    loop {
+        let now = shared.clock.now();
+        let snapshot = {
+            let store = lock(&shared.store);
+            let stale =
+                rendered_generation != Some(store.generation()) || due.is_some_and(|t| t <= now);
+            stale.then(|| store.snapshot())
+        };
+        if let Some(snapshot) = snapshot {
+            let job = tokio::task::spawn_blocking(move || {
+                let out = renderer.render_snapshot(&snapshot, now);
+                (renderer, out)
+            });
+            match job.await {
+                Ok((back, (exposition, next))) => {
+                    renderer = back;
+                    rendered_generation = Some(exposition.generation);
+                    due = next;
+                    shared.set_exposition(exposition);
+                }
+                Err(e) => {
+                    // The render panicked and took its caches along: start over, and let
+                    // the next change (or the window below) try again.
+                    tracing::error!(error = %e, "rendering /metrics failed");
+                    renderer = new_renderer();
+                }
+            }
+        }
+        let wait_for_window = async {
+            match due {
+                Some(t) => {
+                    tokio::time::sleep(Duration::from_secs((t - shared.clock.now()).max(1) as u64))
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = shared.changed.notified() => {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(GATHER) => {}
+                }
+            }
+            _ = wait_for_window => {}
         }
     }
 }
@@ -501,6 +573,80 @@ mod tests {
                 days: e.days().copied().collect(),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_snapshot_renders_as_taken_while_the_store_moves_on() {
+        let now = T0 + 3 * DAY_SECONDS;
+        let mut store = store_with(40, 3, now);
+        let snapshot = store.snapshot();
+        let expected = crate::render::prometheus(&as_traffic(&store), false);
+        store.remove("id-3");
+        store.record_fetch("id-5", &[bump(777)], false, now + 1);
+        let mut r = Renderer::new(HistoryMode::Always, 7200);
+        let (e, _) = r.render_snapshot(&snapshot, now + 1);
+        assert_eq!(e.generation, snapshot.generation);
+        assert_eq!(e.to_vec(), expected);
+        let (later, _) = r.render(&store, now + 1);
+        assert_body_matches(&later, &store);
+    }
+
+    fn bump(visits: u64) -> Day {
+        Day {
+            timestamp: T0 + 2 * DAY_SECONDS,
+            visits,
+            pages_served: 1,
+            cache_hits: 1,
+            cache_misses: 0,
+        }
+    }
+
+    fn shared(sites: usize, now: i64) -> Arc<Shared> {
+        let settings = crate::serve::Settings {
+            refresh_interval: Duration::from_secs(60),
+            ..crate::serve::Settings::default()
+        };
+        let shared = Shared::new(settings, Arc::new(super::super::Telemetry::new()), vec![]);
+        *lock(&shared.store) = store_with(sites, 3, now);
+        Arc::new(shared)
+    }
+
+    /// Waits (on tokio's clock) until the published body is of the store's generation.
+    async fn published(shared: &Shared) -> Duration {
+        let start = tokio::time::Instant::now();
+        let generation = lock(&shared.store).generation();
+        while shared.exposition().generation != generation {
+            assert!(start.elapsed() < Duration::from_secs(5), "never published");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn render_loop_gathers_changes_then_publishes_them_gzipped() {
+        let now = T0 + 3 * DAY_SECONDS;
+        let shared = shared(30, now);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(render_loop(shared.clone(), cancel.clone()));
+        published(&shared).await;
+        assert_body_matches(&shared.exposition(), &lock(&shared.store));
+
+        lock(&shared.store).record_fetch("id-7", &[bump(4242)], false, now + 1);
+        shared.changed.notify_one();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_ne!(
+            shared.exposition().generation,
+            lock(&shared.store).generation(),
+            "changes are gathered for a moment before a render"
+        );
+        let waited = published(&shared).await;
+        assert!(waited <= Duration::from_millis(150), "{waited:?}");
+        let e = shared.exposition();
+        assert!(String::from_utf8_lossy(&e.to_vec()).contains("} 4242"));
+        assert_body_matches(&e, &lock(&shared.store));
+
+        cancel.cancel();
+        task.await.unwrap();
     }
 
     #[test]

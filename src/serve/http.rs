@@ -64,6 +64,11 @@ pub async fn serve(
                 }
             },
         };
+        // Without it the last small piece of a response (the gzip trailer, the self-metrics)
+        // waits for the client's delayed ACK: ~40 ms on a scrape that is otherwise ~1 ms.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
         let shared = shared.clone();
         let auth = web.auth.clone();
         let warp_service = warp::service(routes.clone());

@@ -148,49 +148,10 @@ impl Shared {
     }
 }
 
-/// Keeps `/metrics` current: re-renders after changes (gathered for a moment, so a backfill
-/// of a thousand sites is not a thousand renders) and when a bootstrap window ends.
+/// Keeps `/metrics` current: re-renders after changes, from a snapshot of the store and off
+/// the runtime (the loop lives in `exposition.rs`).
 pub async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) {
-    const GATHER: Duration = Duration::from_millis(200);
-    let mut renderer = Renderer::new(
-        shared.settings.history,
-        shared.settings.history_window.as_secs() as i64,
-    );
-    let mut rendered_generation = None;
-    let mut due: Option<i64> = None;
-    loop {
-        let now = shared.clock.now();
-        let render = {
-            let store = lock(&shared.store);
-            let stale =
-                rendered_generation != Some(store.generation()) || due.is_some_and(|t| t <= now);
-            stale.then(|| renderer.render(&store, now))
-        };
-        if let Some((exposition, next)) = render {
-            rendered_generation = Some(exposition.generation);
-            due = next;
-            shared.set_exposition(exposition);
-        }
-        let wait_for_window = async {
-            match due {
-                Some(t) => {
-                    tokio::time::sleep(Duration::from_secs((t - shared.clock.now()).max(1) as u64))
-                        .await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = shared.changed.notified() => {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(GATHER) => {}
-                }
-            }
-            _ = wait_for_window => {}
-        }
-    }
+    exposition::render_loop(shared, cancel).await
 }
 
 /// Raises the soft limit on open files to the hard limit, as Go programs do by default: an
@@ -285,13 +246,19 @@ pub async fn run(connect: &ContextOptions, settings: Settings) -> anyhow::Result
     }
     if let Some(path) = &state_file {
         if state_file::restore(&shared, path).await > 0 {
-            // Serve the restored data from the very first scrape.
-            let (exposition, _) = Renderer::new(
+            // Serve the restored data from the very first scrape (rendered off the runtime,
+            // from a snapshot, like every later render).
+            let snapshot = lock(&shared.store).snapshot();
+            let mut renderer = Renderer::new(
                 shared.settings.history,
                 shared.settings.history_window.as_secs() as i64,
-            )
-            .render(&lock(&shared.store), shared.clock.now());
-            shared.set_exposition(exposition);
+            );
+            let now = shared.clock.now();
+            let rendered =
+                tokio::task::spawn_blocking(move || renderer.render_snapshot(&snapshot, now)).await;
+            if let Ok((exposition, _)) = rendered {
+                shared.set_exposition(exposition);
+            }
         }
         tracker.spawn(state_file::persist_loop(
             shared.clone(),

@@ -1,5 +1,6 @@
 //! The summary page at `/`. Everything that comes from the API or the configuration is
-//! escaped; the page is small enough to build per request.
+//! escaped; the page is small enough to build per request, from a snapshot of the store
+//! rather than under its lock.
 
 use std::fmt::Write;
 
@@ -53,12 +54,13 @@ pub fn render(shared: &Shared) -> String {
     }
     out.push_str("</table>\n");
 
-    let store = lock(&shared.store);
-    let _ = writeln!(out, "<h2>Sites ({})</h2>", store.len());
+    // Only the snapshot is taken under the lock; the rows are written after it is released.
+    let sites = lock(&shared.store).snapshot().sites;
+    let _ = writeln!(out, "<h2>Sites ({})</h2>", sites.len());
     out.push_str("<table><tr><th>account</th><th>name</th><th>label</th><th>plan</th><th>days held</th><th>last refresh</th><th>state</th><th>last error</th></tr>\n");
     let now = shared.clock.now();
     let max_age = shared.settings.refresh_interval.as_secs() as i64;
-    for (_, e) in store.iter() {
+    for e in &sites {
         let state = if e.is_stale(now, max_age) {
             "<td class=\"down\">stale</td>"
         } else if e.last_refresh.is_none() {

@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Shared, lock};
 use crate::model::{Day, Site};
-use crate::store::{Store, StoredDay};
+use crate::store::{SiteEntry, Store, StoredDay};
 
 /// The format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
@@ -95,9 +95,17 @@ pub enum StateError {
 impl StateFile {
     /// A snapshot of the store.
     pub fn of(store: &Store, environment: &str, now: i64) -> StateFile {
-        let sites = store
-            .iter()
-            .map(|(_, e)| SiteState {
+        StateFile::of_sites(store.iter().map(|(_, e)| e), environment, now)
+    }
+
+    /// The file for these sites (in store order, e.g. from a [`crate::store::Snapshot`]).
+    pub fn of_sites<'a>(
+        sites: impl Iterator<Item = &'a SiteEntry>,
+        environment: &str,
+        now: i64,
+    ) -> StateFile {
+        let sites = sites
+            .map(|e| SiteState {
                 account: e.account.to_string(),
                 owner: e.owner,
                 site: (*e.site).clone(),
@@ -267,12 +275,15 @@ pub async fn persist_loop(
         };
         let changes = shared.state_changes.load(Ordering::SeqCst);
         if changes != written {
-            let state = {
-                let store = lock(&shared.store);
-                StateFile::of(&store, &shared.settings.environment, shared.clock.now())
-            };
+            // Only the snapshot is taken under the lock; building and encoding the file
+            // happen on the blocking thread that writes it.
+            let snapshot = lock(&shared.store).snapshot();
+            let environment = shared.settings.environment.clone();
+            let now = shared.clock.now();
             let target = path.clone();
             let result = tokio::task::spawn_blocking(move || {
+                let state =
+                    StateFile::of_sites(snapshot.sites.iter().map(|e| &**e), &environment, now);
                 crate::output::write_atomic(&target, &state.encode())
             })
             .await;
