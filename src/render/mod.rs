@@ -6,6 +6,7 @@
 //! - [`prom`]: the Prometheus text format and OpenMetrics. A site renders to its
 //!   [`SiteFragments`] (its sample lines per family), which [`assemble`] stitches together
 //!   under the family headers; the exporter concatenates fragments into its own chunks.
+//! - [`format`]: which exposition format, and which days carry timestamps.
 //! - [`json`] and [`table`]: the `fetch` and `sites` command outputs.
 //! - [`html`]: escaping for the summary page.
 //!
@@ -14,6 +15,7 @@
 //! fetching finished in.
 
 pub mod families;
+pub mod format;
 pub mod html;
 pub mod json;
 pub mod prom;
@@ -22,6 +24,5 @@ pub mod table;
 pub mod testutil;
 
 pub use families::{DayValue, FAMILIES, Family};
-pub use prom::{
-    Format, SiteFragments, TimestampMode, assemble, assembled_len, openmetrics, prometheus,
-};
+pub use format::{Format, TimestampMode};
+pub use prom::{SiteFragments, assemble, assembled_len, openmetrics, prometheus};

@@ -7,7 +7,7 @@
 //! Not part of the supported API.
 
 use super::families::FAMILIES;
-use super::prom::Format;
+use super::format::Format;
 
 /// One sample line, label values unescaped.
 #[derive(Debug, Clone, PartialEq)]
