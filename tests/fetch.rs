@@ -487,6 +487,11 @@ async fn malformed_json_is_a_clear_error() {
     let run = run(&server, &tokens, &["fetch", "--format", "json"]).await;
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("not valid JSON"), "{}", run.stderr);
+    assert_eq!(
+        server.log().count(RouteKind::Traffic),
+        2 * 6,
+        "each site retried within the bound (1 + 5 retries)"
+    );
 
     server.clear_faults();
     server.add_fault(FaultRule::new(
@@ -494,8 +499,10 @@ async fn malformed_json_is_a_clear_error() {
         FaultAction::Truncated,
         Some(1),
     ));
+    let before = server.log().count(RouteKind::Traffic);
     let run2 = support::run(&server, &tokens, &["fetch", "--format", "json"]).await;
-    assert_eq!(run2.code, 3, "one site broken, one fine: {run2:?}");
+    assert_eq!(run2.code, 0, "a cut answer is retried like a 5xx: {run2:?}");
+    assert_eq!(server.log().count(RouteKind::Traffic) - before, 3);
 }
 
 #[tokio::test]
@@ -509,8 +516,8 @@ async fn malformed_login_answer_skips_the_account() {
     assert!(run.stderr.contains("token #1 (sha256:"), "{}", run.stderr);
     assert_eq!(
         server.log().count(RouteKind::Login),
-        1,
-        "a broken login is not retried"
+        6,
+        "a broken login is retried, within the bound (1 + 5 retries)"
     );
 }
 
@@ -578,4 +585,47 @@ async fn closed_pipe_ends_quietly() {
         !String::from_utf8_lossy(&out.stderr).contains("panicked"),
         "{out:?}"
     );
+}
+
+/// A cut answer on any route is retried like a 5xx: one more request gets a whole answer,
+/// and the run ends as if nothing had happened, within the retry bound.
+#[tokio::test]
+async fn cut_answers_on_every_route_are_retried() {
+    let config = shared_world();
+    let tokens = tokens_of(&config);
+    let all = ["fetch", "--format", "json", "--duration", "3d"];
+    let named = ["fetch", "--format", "json", "--duration", "3d", "alpha-000"];
+    for (route, args) in [
+        (RouteKind::Login, &all[..]),
+        (RouteKind::Whoami, &all[..]),
+        (RouteKind::UserSites, &all[..]),
+        (RouteKind::UserOrgs, &all[..]),
+        (RouteKind::OrgSites, &all[..]),
+        (RouteKind::Traffic, &all[..]),
+        (RouteKind::SiteNames, &named[..]),
+        (RouteKind::SiteInfo, &named[..]),
+    ] {
+        let server = FakeServer::start(config.clone()).await.unwrap();
+        let clean = run(&server, &tokens, args).await;
+        assert_eq!(clean.code, 0, "{route:?} without faults: {clean:?}");
+        let requests = server.log().count(route);
+        assert!(requests > 0, "{route:?} is not used by {args:?}");
+        // Every answer of this route is cut once, then whole.
+        server.add_fault(FaultRule::new(
+            route,
+            FaultAction::Truncated,
+            Some(requests as u32),
+        ));
+        let cut = run(&server, &tokens, args).await;
+        assert_eq!(cut.code, 0, "{route:?} cut once: {cut:?}");
+        assert_eq!(
+            check_json(&cut.stdout, &config),
+            check_json(&clean.stdout, &config)
+        );
+        let retried = server.log().count(route) - 2 * requests;
+        assert!(
+            retried >= 1 && retried <= requests * 5,
+            "{route:?}: {retried} extra requests for {requests} cut answers"
+        );
+    }
 }

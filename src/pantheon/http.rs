@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::secret::{Scrubber, Secret, redact_json_text};
+use super::wire;
 use crate::clock;
 use crate::net::{self, Backoff};
 
@@ -21,6 +22,45 @@ const DEBUG_BODY_LIMIT: usize = 2048;
 pub trait RequestObserver: Send + Sync {
     /// `status` is `None` when no response arrived (connect error, timeout, reset).
     fn observe(&self, endpoint: Endpoint, status: Option<u16>, elapsed: Duration);
+
+    /// A success status whose body was cut, not JSON, or not of the expected shape (the
+    /// attempt is retried).
+    fn broken(&self, _endpoint: Endpoint) {}
+}
+
+/// What a successful answer must look like. Anything else (a body cut mid-way, a proxy's
+/// HTML page, JSON of another shape) is retried like a 5xx, within the same retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Object,
+    Array,
+    /// `{"timeseries": [...]}` as the traffic decoder reads it.
+    Traffic,
+    /// A login answer with a session and a user id.
+    Login,
+}
+
+impl Shape {
+    fn of(endpoint: Endpoint) -> Shape {
+        match endpoint {
+            Endpoint::Login => Shape::Login,
+            Endpoint::UserSites | Endpoint::UserOrgs | Endpoint::OrgSites => Shape::Array,
+            Endpoint::Traffic => Shape::Traffic,
+            Endpoint::Whoami | Endpoint::SiteName | Endpoint::SiteInfo => Shape::Object,
+        }
+    }
+
+    fn check(self, value: &Value) -> Result<(), String> {
+        match self {
+            Shape::Object if value.is_object() => Ok(()),
+            Shape::Object => Err("the answer is not a JSON object".into()),
+            Shape::Array if value.is_array() => Ok(()),
+            Shape::Array => Err("the answer is not a JSON array".into()),
+            Shape::Traffic => wire::traffic(value).map(|_| ()).map_err(|e| e.0),
+            Shape::Login if wire::login(value).is_some() => Ok(()),
+            Shape::Login => Err("the login answer has no session or user_id".into()),
+        }
+    }
 }
 
 /// How the client talks to the API.
@@ -240,7 +280,18 @@ impl Transport {
                 }
                 let text = String::from_utf8_lossy(&body);
                 self.debug_log(call, url, Some(status), elapsed, &text);
-                self.classify(call.endpoint, status, retry_after, &text)
+                let attempt = self.classify(call, status, retry_after, &text);
+                if let (
+                    Attempt::Retry {
+                        error: ApiError::Decode { .. },
+                        ..
+                    },
+                    Some(observer),
+                ) = (&attempt, &self.observer)
+                {
+                    observer.broken(call.endpoint);
+                }
+                attempt
             }
             Err(e) => {
                 if let Some(observer) = &self.observer {
@@ -261,18 +312,24 @@ impl Transport {
 
     fn classify(
         &self,
-        endpoint: Endpoint,
+        call: &Call<'_>,
         status: StatusCode,
         retry_after: Option<Duration>,
         text: &str,
     ) -> Attempt {
+        let endpoint = call.endpoint;
         if status.is_success() {
-            return Attempt::Done(serde_json::from_str::<Value>(text).map_err(|e| {
-                ApiError::Decode {
-                    endpoint,
-                    message: format!("the answer is not valid JSON ({e})"),
-                }
-            }));
+            let decoded = serde_json::from_str::<Value>(text)
+                .map_err(|e| format!("the answer is not valid JSON ({e})"))
+                .and_then(|v| Shape::of(endpoint).check(&v).map(|()| v));
+            return match decoded {
+                Ok(value) => Attempt::Done(Ok(value)),
+                // A cut or broken answer: one more request usually gets a whole one.
+                Err(message) => Attempt::Retry {
+                    error: ApiError::Decode { endpoint, message },
+                    after: None,
+                },
+            };
         }
         let body = net::excerpt(text, |t| super::secret::redact_text(t, &self.scrubber));
         let error = ApiError::Status {

@@ -16,6 +16,7 @@ pub struct Telemetry {
     pub sites: IntGaugeVec,
     pub api_requests: IntCounterVec,
     pub api_duration: HistogramVec,
+    pub api_broken_answers: IntCounterVec,
     pub refresh_errors: IntCounter,
     pub rebuild_ignored: IntCounter,
     pub last_list_refresh: Gauge,
@@ -94,6 +95,17 @@ impl Telemetry {
                         "Duration of Pantheon API requests",
                     )
                     .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+                    &["endpoint"],
+                ),
+            ),
+            api_broken_answers: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pantheon_exporter_api_broken_answers_total",
+                        "Pantheon API answers with a success status whose body was cut, not JSON \
+                         or not of the expected shape (each is retried)",
+                    ),
                     &["endpoint"],
                 ),
             ),
@@ -233,6 +245,12 @@ impl RequestObserver for Telemetry {
         self.api_duration
             .with_label_values(&[endpoint.as_str()])
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn broken(&self, endpoint: Endpoint) {
+        self.api_broken_answers
+            .with_label_values(&[endpoint.as_str()])
+            .inc();
     }
 }
 
