@@ -28,7 +28,15 @@ pub enum Merge {
     Unchanged,
     /// The answer was the daily rebuild's zeros over days we hold with traffic: ignored.
     Rebuild,
+    /// All zeros for a site that holds no traffic yet: maybe the rebuild, maybe a site
+    /// without visitors. Held back (nothing stored) until it has lasted longer than a
+    /// rebuild does ([`REBUILD_LASTS`]).
+    HeldBack,
 }
+
+/// How long Pantheon's daily rebuild of its numbers lasts at most (20-40 minutes, with a
+/// margin): all-zero answers for a site without traffic are taken as real only after this.
+pub const REBUILD_LASTS: i64 = 45 * 60;
 
 /// The oldest day start still kept at `now`: 28 days back from today.
 pub fn keep_from(now: i64) -> i64 {
@@ -123,6 +131,14 @@ pub struct SiteEntry {
     pub last_error: Option<String>,
     /// True once a full-history fetch succeeded.
     pub backfilled: bool,
+    /// Since when (Unix seconds) every answer was all zeros while the site held no traffic:
+    /// the answers are held back, and the site shows as waiting.
+    #[serde(skip)]
+    pub zero_since: Option<i64>,
+    /// The zero days held were confirmed by a full fetch (a backfill or a repair) since they
+    /// were restored or contradicted; until then they may be a rebuild's zeros.
+    #[serde(skip)]
+    pub zeros_checked: bool,
     /// Bumped on every change of `days` or labels, so renderers know what to redo.
     #[serde(skip)]
     pub version: u64,
@@ -137,6 +153,19 @@ impl SiteEntry {
     /// Its data is still served (it is the best there is) until the site leaves the lists.
     pub fn is_stale(&self, now: i64, max_age: i64) -> bool {
         self.last_error.is_some() && self.last_refresh.is_none_or(|t| now - t > max_age)
+    }
+
+    /// Why the site has no data to show yet although its fetches succeed.
+    pub fn waiting(&self) -> Option<&'static str> {
+        self.zero_since
+            .map(|_| "all-zero answers held back: Pantheon may be rebuilding its daily metrics")
+    }
+
+    /// True when the held days should be fetched in full once: a zero day that a fetch
+    /// contradicted, or zero days nobody confirmed (restored from a state file, or older
+    /// than the refresh window of a site that has traffic).
+    fn suspect_zeros(&self) -> bool {
+        !self.zeros_checked && self.days.iter().any(|d| d.day.is_zero())
     }
 }
 
@@ -263,6 +292,8 @@ impl Store {
                 last_refresh: None,
                 last_error: None,
                 backfilled: false,
+                zero_since: None,
+                zeros_checked: false,
                 version: 0,
             }),
         );
@@ -282,6 +313,7 @@ impl Store {
         days: Vec<StoredDay>,
         last_refresh: Option<i64>,
         backfilled: bool,
+        zeros_checked: bool,
     ) -> bool {
         if !self.upsert_site(account, owner, site.clone()) {
             return false;
@@ -290,6 +322,7 @@ impl Store {
             entry.days = days;
             entry.last_refresh = last_refresh;
             entry.backfilled = backfilled;
+            entry.zeros_checked = zeros_checked;
             entry.version += 1;
             // `upsert_site` counted the site as pending; a restored backfill is not.
             if backfilled {
@@ -317,21 +350,56 @@ impl Store {
         self.sites.values().map(|e| e.site.id.clone()).collect()
     }
 
-    /// Records a successful fetch. `full` marks a full-history fetch (backfill done).
+    /// Records a successful fetch. `full` marks a full-history fetch (backfill or repair).
+    ///
+    /// An all-zero answer for a site that holds no traffic is held back ([`Merge::HeldBack`])
+    /// until such answers have lasted [`REBUILD_LASTS`]: better no sample than a wrong zero.
+    /// Check [`Store::needs_repair`] afterwards.
     pub fn record_fetch(&mut self, id: &str, fresh: &[Day], full: bool, now: i64) -> Option<Merge> {
         let entry = self.entry_mut(id)?;
-        let merge = merge_days(&mut entry.days, fresh, now, keep_from(now));
         entry.last_error = None;
+        let keep = keep_from(now);
+        let answer_all_zero = {
+            let mut relevant = fresh.iter().filter(|d| d.timestamp >= keep).peekable();
+            relevant.peek().is_some() && relevant.all(Day::is_zero)
+        };
+        let holds_traffic = entry.days.iter().any(|d| !d.day.is_zero());
+        if answer_all_zero && !holds_traffic {
+            let since = *entry.zero_since.get_or_insert(now);
+            if now - since < REBUILD_LASTS {
+                return Some(Merge::HeldBack);
+            }
+            // Zeros for longer than a rebuild lasts: the site has no traffic.
+        }
+        let was_waiting = entry.zero_since.take().is_some();
+        // A fetch that brings traffic for a complete day held as zero: the zeros held may be
+        // a rebuild's, so the whole history is fetched again once. (Today's partial day
+        // starts at zero every night; that contradicts nothing.)
+        let today = day_start(now);
+        let contradicts = fresh.iter().any(|d| {
+            d.timestamp < today
+                && !d.is_zero()
+                && entry
+                    .days
+                    .binary_search_by_key(&d.timestamp, |s| s.day.timestamp)
+                    .is_ok_and(|i| entry.days[i].day.is_zero())
+        });
+        let merge = merge_days(&mut entry.days, fresh, now, keep);
         let mut backfilled = false;
         if merge != Merge::Rebuild {
             entry.last_refresh = Some(now);
-            if full && !entry.backfilled {
-                entry.backfilled = true;
-                backfilled = true;
+            if full {
+                entry.zeros_checked = true;
+                if !entry.backfilled {
+                    entry.backfilled = true;
+                    backfilled = true;
+                }
+            } else if contradicts {
+                entry.zeros_checked = false;
             }
         }
         let changed = matches!(merge, Merge::Changed(_));
-        if changed {
+        if changed || was_waiting {
             entry.version += 1;
             self.generation += 1;
         }
@@ -339,6 +407,14 @@ impl Store {
             self.pending -= 1;
         }
         Some(merge)
+    }
+
+    /// True when the site's held zero days should be checked by a full fetch (see
+    /// [`SiteEntry::waiting`] for the other half of the rebuild guard).
+    pub fn needs_repair(&self, id: &str) -> bool {
+        self.get(id).is_some_and(|e| {
+            e.backfilled && e.suspect_zeros() && e.days.iter().any(|d| !d.day.is_zero())
+        })
     }
 
     /// Records a failed fetch: the days stay, the error is shown.
@@ -464,6 +540,112 @@ mod tests {
         assert!(store.get("1").is_none());
     }
 
+    /// `now` on day `i` (T0 + i days) at noon.
+    fn noon(i: i64) -> i64 {
+        T0 + i * DAY_SECONDS + DAY_SECONDS / 2
+    }
+
+    #[test]
+    fn zeros_for_a_site_without_traffic_wait_longer_than_a_rebuild() {
+        let mut store = Store::new();
+        store.upsert_site(Arc::from("a@x"), 1, site("1", "s"));
+        let zeros: Vec<Day> = (0..5).map(|i| d(i, 0)).collect();
+        let t = noon(4);
+        assert_eq!(
+            store.record_fetch("1", &zeros, true, t),
+            Some(Merge::HeldBack)
+        );
+        let e = store.get("1").unwrap();
+        assert!(e.days.is_empty() && !e.backfilled && e.waiting().is_some());
+        assert_eq!(
+            store.record_fetch("1", &zeros, true, t + REBUILD_LASTS - 1),
+            Some(Merge::HeldBack),
+            "still inside a rebuild's length"
+        );
+        assert_eq!(
+            store.record_fetch("1", &zeros, true, t + REBUILD_LASTS),
+            Some(Merge::Changed(5)),
+            "longer than any rebuild: the site has no traffic"
+        );
+        let e = store.get("1").unwrap();
+        assert!(e.backfilled && e.waiting().is_none());
+    }
+
+    #[test]
+    fn traffic_after_held_back_zeros_is_stored_at_once() {
+        let mut store = Store::new();
+        store.upsert_site(Arc::from("a@x"), 1, site("1", "s"));
+        let t = noon(4);
+        let zeros: Vec<Day> = (0..5).map(|i| d(i, 0)).collect();
+        assert_eq!(
+            store.record_fetch("1", &zeros, true, t),
+            Some(Merge::HeldBack)
+        );
+        let real: Vec<Day> = (0..5).map(|i| d(i, 10 + i as u64)).collect();
+        assert_eq!(
+            store.record_fetch("1", &real, true, t + 600),
+            Some(Merge::Changed(5))
+        );
+        let e = store.get("1").unwrap();
+        assert!(e.waiting().is_none() && e.days.iter().all(|s| !s.day.is_zero()));
+        assert!(!store.needs_repair("1"));
+    }
+
+    #[test]
+    fn traffic_for_a_held_zero_day_asks_for_a_repair_once() {
+        let mut store = Store::new();
+        store.upsert_site(Arc::from("a@x"), 1, site("1", "s"));
+        // Backfilled with two zero days among traffic: real as far as anyone knows.
+        let mut days: Vec<Day> = (0..5).map(|i| d(i, 7)).collect();
+        days[0] = d(0, 0);
+        days[1] = d(1, 0);
+        store.record_fetch("1", &days, true, noon(4));
+        assert!(!store.needs_repair("1"), "a full fetch confirmed the zero");
+        // A refresh of today only: today's partial day starting at zero contradicts nothing.
+        store.record_fetch("1", &[d(4, 0)], false, noon(4) + 60);
+        store.record_fetch("1", &[d(4, 9)], false, noon(4) + 120);
+        assert!(!store.needs_repair("1"));
+        // A refresh that brings traffic for a complete day held as zero.
+        store.record_fetch("1", &[d(1, 3), d(2, 7)], false, noon(4) + 180);
+        assert!(
+            store.needs_repair("1"),
+            "the other zero may be a rebuild's too"
+        );
+        store.record_fetch("1", &days, true, noon(4) + 240);
+        assert!(!store.needs_repair("1"), "repaired once");
+    }
+
+    #[test]
+    fn restored_zero_days_are_checked_by_one_full_fetch() {
+        let mut store = Store::new();
+        let held: Vec<StoredDay> = [d(0, 5), d(1, 0), d(2, 6)]
+            .into_iter()
+            .map(|day| StoredDay { day, learned_at: 1 })
+            .collect();
+        // An older state file, written before zero days were confirmed.
+        store.restore_site(
+            Arc::from("a@x"),
+            1,
+            site("1", "s"),
+            held,
+            Some(1),
+            true,
+            false,
+        );
+        assert!(store.needs_repair("1"));
+        let answer = [d(0, 5), d(1, 4), d(2, 6)];
+        assert_eq!(
+            store.record_fetch("1", &answer, true, noon(2)),
+            Some(Merge::Changed(1))
+        );
+        assert!(!store.needs_repair("1"));
+        assert_eq!(
+            store.get("1").unwrap().days[1].day.visits,
+            4,
+            "the zero repaired"
+        );
+    }
+
     #[test]
     fn restored_sites_keep_their_days_and_do_not_replace_held_ones() {
         let mut store = Store::new();
@@ -477,6 +659,7 @@ mod tests {
             site("1", "s"),
             held.clone(),
             Some(9),
+            true,
             true
         ));
         let e = store.get("1").unwrap();
@@ -484,7 +667,15 @@ mod tests {
             (e.days.clone(), e.last_refresh, e.backfilled),
             (held, Some(9), true)
         );
-        assert!(!store.restore_site(Arc::from("a@x"), 1, site("1", "s"), Vec::new(), None, false));
+        assert!(!store.restore_site(
+            Arc::from("a@x"),
+            1,
+            site("1", "s"),
+            Vec::new(),
+            None,
+            false,
+            true
+        ));
         assert_eq!(store.get("1").unwrap().days.len(), 1);
     }
 
@@ -501,9 +692,25 @@ mod tests {
             learned_at: 7,
         }];
         // Restored with its full history: not pending.
-        store.restore_site(Arc::from("a@x"), 1, site("1", "s"), held, Some(9), true);
+        store.restore_site(
+            Arc::from("a@x"),
+            1,
+            site("1", "s"),
+            held,
+            Some(9),
+            true,
+            true,
+        );
         // Restored without it: pending until a full fetch succeeds.
-        store.restore_site(Arc::from("a@x"), 1, site("2", "t"), vec![], None, false);
+        store.restore_site(
+            Arc::from("a@x"),
+            1,
+            site("2", "t"),
+            vec![],
+            None,
+            false,
+            true,
+        );
         assert_eq!(store.pending_backfill(), 1);
         store.record_fetch("2", &[d(0, 3)], true, T0);
         assert_eq!(store.pending_backfill(), 0);
@@ -524,10 +731,26 @@ mod tests {
                 s.upsert_site(Arc::from("a@x"), 1, site("1", "a"));
             },
             &|s| {
-                s.restore_site(Arc::from("a@x"), 1, site("2", "b"), vec![], Some(1), true);
+                s.restore_site(
+                    Arc::from("a@x"),
+                    1,
+                    site("2", "b"),
+                    vec![],
+                    Some(1),
+                    true,
+                    true,
+                );
             },
             &|s| {
-                s.restore_site(Arc::from("a@x"), 1, site("3", "c"), vec![], None, false);
+                s.restore_site(
+                    Arc::from("a@x"),
+                    1,
+                    site("3", "c"),
+                    vec![],
+                    None,
+                    false,
+                    true,
+                );
             },
             &|s| {
                 s.record_fetch("1", &[d(0, 1)], false, T0);

@@ -629,3 +629,56 @@ async fn cut_answers_on_every_route_are_retried() {
         );
     }
 }
+
+/// During Pantheon's rebuild window every answer is all zeros: `fetch` names the sites and
+/// says why, and with `--output` keeps the last good file rather than a file of zeros.
+#[tokio::test]
+async fn rebuild_zeros_warn_and_keep_the_previous_output() {
+    let config = single_account_world(3);
+    let tokens = tokens_of(&config);
+    let server = FakeServer::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pantheon.prom");
+    let out = path.to_str().unwrap();
+    let good = run(
+        &server,
+        &tokens,
+        &["fetch", "--format", "prom", "--output", out],
+    )
+    .await;
+    assert_eq!(good.code, 0, "{good:?}");
+    let before = std::fs::read(&path).unwrap();
+
+    server.set_rebuild(true);
+    let zeros = run(
+        &server,
+        &tokens,
+        &["fetch", "--format", "prom", "--output", out],
+    )
+    .await;
+    assert_eq!(zeros.code, 3, "{zeros:?}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the previous file is kept"
+    );
+    assert!(
+        zeros.stderr.contains("Pantheon may be rebuilding"),
+        "{}",
+        zeros.stderr
+    );
+    for name in ["site-000", "site-001", "site-002"] {
+        assert!(
+            zeros.stderr.contains(name),
+            "{name} not named: {}",
+            zeros.stderr
+        );
+    }
+    let shown = run(&server, &tokens, &["fetch", "--format", "json"]).await;
+    assert_eq!(shown.code, 0, "{shown:?}");
+    assert!(
+        shown.stderr.contains("Pantheon may be rebuilding"),
+        "{}",
+        shown.stderr
+    );
+}

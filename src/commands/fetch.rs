@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{FetchArgs, FetchFormat, GlobalArgs};
 use crate::discovery::{self, Found};
 use crate::error::{Exit, UsageError};
-use crate::model::{AccountSite, SiteTraffic};
+use crate::model::{AccountSite, Day, SiteTraffic};
 use crate::output::{write_atomic, write_stdout};
 use crate::pantheon::{Account, Client};
 use crate::render;
@@ -49,6 +49,26 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
         }
     }
     crate::model::sort_series(&mut fetched);
+
+    // Pantheon answers all zeros while it rebuilds its daily numbers (20-40 minutes a day).
+    let zeros: Vec<&str> = fetched
+        .iter()
+        .filter(|t| !t.days.is_empty() && t.days.iter().all(Day::is_zero))
+        .map(|t| t.site.name.as_str())
+        .collect();
+    if !zeros.is_empty() {
+        tracing::warn!(
+            sites = ?zeros,
+            "all-zero answers: Pantheon may be rebuilding its daily metrics; try again in 30-40 minutes"
+        );
+    }
+    if let Some(path) = &args.output {
+        if !fetched.is_empty() && zeros.len() == fetched.len() {
+            // Better the last good file than a file of zeros.
+            tracing::warn!(path = %path.display(), "every site's answer was all zeros; kept the previous file");
+            return Ok(Exit::Partial);
+        }
+    }
 
     let bytes: Vec<u8> = match args.format {
         FetchFormat::Table => render::table::traffic(&fetched).into_bytes(),

@@ -8,8 +8,9 @@
 //! - The newest day, while it still changes, is pushed as the series' current value stamped
 //!   with the push time, the way a scrape would stamp it (strictly increasing per site).
 //!   Days between the two are not pushed until they are final.
-//! - A final all-zero day of a site that holds no traffic at all may be the daily rebuild's
-//!   answer to a new site: it is held back until the site shows traffic.
+//! - A final all-zero day may be the daily rebuild's: it is held back until the site shows
+//!   traffic and a full fetch confirmed the zeros ([`SiteUpdate::settled`]), so a repaired
+//!   day is pushed with its real value, never the zero first.
 //! - A site whose labels change starts over (new series get the whole history).
 
 use std::collections::HashMap;
@@ -27,6 +28,9 @@ pub struct SiteUpdate {
     pub site: Arc<Site>,
     /// Oldest first.
     pub days: Vec<Day>,
+    /// The zero days among `days` were confirmed by a full fetch; until then they may be a
+    /// rebuild's zeros, and are not pushed as final.
+    pub settled: bool,
 }
 
 /// What the scheduler tells the remote writer.
@@ -44,6 +48,8 @@ struct Planned {
     days: Vec<Day>,
     /// Every day up to this start was pushed as final.
     final_through: Option<i64>,
+    /// From the latest update: its zero days are confirmed.
+    settled: bool,
     last_live_ms: i64,
 }
 
@@ -67,6 +73,7 @@ impl Planned {
             series,
             days: Vec::new(),
             final_through: None,
+            settled: false,
             last_live_ms: i64::MIN,
         }
     }
@@ -138,6 +145,7 @@ impl Planner {
             planned.last_live_ms = last_live_ms;
         }
         planned.days = u.days;
+        planned.settled = u.settled;
         let mut out = vec![Vec::new(); FAMILIES.len()];
         finals(planned, cutoff, &mut out);
         if let Some(newest) = planned.days.last().filter(|d| d.timestamp >= cutoff) {
@@ -181,8 +189,10 @@ fn finals(planned: &mut Planned, cutoff: i64, out: &mut [Vec<Sample>]) {
         if planned.final_through.is_some_and(|t| day.timestamp <= t) {
             continue;
         }
-        if day.is_zero() && !any_traffic {
-            break; // maybe the rebuild's zeros: wait until the site shows traffic
+        if day.is_zero() && !(any_traffic && planned.settled) {
+            // Maybe the rebuild's zeros: wait until the site shows traffic and a full
+            // fetch confirmed them (a repaired day is pushed with its real value).
+            break;
         }
         push_day(out, day, day.timestamp * 1000);
         planned.final_through = Some(day.timestamp);
@@ -233,7 +243,36 @@ mod tests {
                 ..Site::default()
             }),
             days,
+            settled: true,
         }
+    }
+
+    #[test]
+    fn unconfirmed_zero_days_wait_and_the_repaired_value_is_pushed() {
+        let mut p = Planner::new(2);
+        let now = T * 1000;
+        // Five final days; the middle one is a rebuild's zero, not yet confirmed.
+        let mut days: Vec<Day> = (3..=7).rev().map(|k| day(T - k * DAY_SECONDS, 4)).collect();
+        days[2] = day(days[2].timestamp, 0);
+        let out = p.update(
+            SiteUpdate {
+                settled: false,
+                ..update(days.clone())
+            },
+            now,
+        );
+        let v = visits(&out);
+        assert_eq!(v.len(), 2, "the days before the zero only: {v:?}");
+        assert!(v.iter().all(|(_, value)| *value == 4.0), "{v:?}");
+        // The repair brings the real value: pushed once, then the rest.
+        days[2] = day(days[2].timestamp, 9);
+        let v = visits(&p.update(update(days), now + 1));
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!(v[0], (days_ms(T - 5 * DAY_SECONDS), 9.0));
+    }
+
+    fn days_ms(ts: i64) -> i64 {
+        ts * 1000
     }
 
     fn visits(series: &[SeriesSamples]) -> Vec<(i64, f64)> {

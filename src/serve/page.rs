@@ -63,6 +63,8 @@ pub fn render(shared: &Shared) -> String {
     for e in &sites {
         let state = if e.is_stale(now, max_age) {
             "<td class=\"down\">stale</td>"
+        } else if e.waiting().is_some() {
+            "<td>waiting</td>"
         } else if e.last_refresh.is_none() {
             "<td>pending</td>"
         } else {
@@ -79,7 +81,7 @@ pub fn render(shared: &Shared) -> String {
             e.last_refresh
                 .map(format_rfc3339)
                 .unwrap_or_else(|| "never".into()),
-            escape(e.last_error.as_deref().unwrap_or(""))
+            escape(e.last_error.as_deref().or(e.waiting()).unwrap_or(""))
         );
     }
     out.push_str("</table>\n</body></html>\n");

@@ -17,7 +17,8 @@ use crate::pantheon::{Account, Client};
 use crate::store::Merge;
 use crate::traffic;
 
-/// After a rebuild answer (all zeros), the site is asked again this much later.
+/// After a rebuild answer (all zeros), the site is asked again this much later (or after
+/// the refresh interval, when that is shorter).
 pub const REBUILD_RETRY: Duration = Duration::from_secs(600);
 
 /// The most sites refreshed in one tick: `ceil(sites / (interval / tick))`. The scheduler
@@ -420,6 +421,9 @@ impl Scheduler {
     }
 }
 
+/// Fetches one site and merges the answer; then, when the merge found zero days that may
+/// be a rebuild's (contradicted by traffic, or restored and never confirmed), fetches the
+/// full history once more and merges it too.
 async fn fetch_site(
     shared: &Shared,
     client: &Client,
@@ -441,51 +445,80 @@ async fn fetch_site(
         shared.clock.now(),
         shared.settings.refresh_duration,
     );
+    if fetch_and_merge(shared, client, retries, found, duration, full).await && !full {
+        tracing::info!(site = %name, "held zero days contradicted or unconfirmed; fetching the full history once to repair them");
+        let all = TrafficDuration::days(MAX_DAYS).unwrap_or(duration);
+        fetch_and_merge(shared, client, retries, found, all, true).await;
+    }
+}
+
+/// One fetch and its merge. Returns true when the store asks for a repair.
+async fn fetch_and_merge(
+    shared: &Shared,
+    client: &Client,
+    retries: &Mutex<HashMap<String, Instant>>,
+    found: &Found,
+    duration: TrafficDuration,
+    full: bool,
+) -> bool {
+    let id = found.site.site.id.as_str();
+    let name = &found.site.site.name;
     let result = traffic::fetch_site(client, found, &shared.settings.environment, duration).await;
     let now = shared.clock.now();
     let telemetry = &shared.telemetry;
-    match result {
-        Ok(traffic) => {
-            let (merge, update, pending) = {
-                let mut store = lock(&shared.store);
-                let merge = store.record_fetch(id, &traffic.days, full, now);
-                let update = match (&shared.remote, merge) {
-                    (Some(_), Some(Merge::Changed(_) | Merge::Unchanged)) => {
-                        store.get(id).map(|e| crate::remote_write::SiteUpdate {
-                            id: id.to_string(),
-                            account: e.account.clone(),
-                            site: e.site.clone(),
-                            days: e.days().copied().collect(),
-                        })
-                    }
-                    _ => None,
-                };
-                (merge, update, store.pending_backfill())
-            };
-            telemetry.backfill_pending.set(pending as i64);
-            shared.touch();
-            if let (Some(remote), Some(update)) = (&shared.remote, update) {
-                remote
-                    .send(crate::remote_write::Event::Update(update))
-                    .await;
-            }
-            match merge {
-                Some(Merge::Rebuild) => {
-                    telemetry.rebuild_ignored.inc();
-                    lock(retries).insert(id.to_string(), Instant::now() + REBUILD_RETRY);
-                    tracing::info!(site = %name, "all-zero answer over days with traffic (Pantheon's daily rebuild); kept the stored values");
-                }
-                Some(Merge::Changed(_)) => shared.changed.notify_one(),
-                Some(Merge::Unchanged) | None => {}
-            }
-        }
+    let traffic = match result {
+        Ok(traffic) => traffic,
         Err(e) => {
             telemetry.refresh_errors.inc();
             let message = client.scrub(&e.to_string());
             tracing::warn!(site = %name, error = %message, "site refresh failed; keeping its last data");
             lock(&shared.store).record_error(id, message);
+            return false;
         }
+    };
+    let (merge, update, pending, repair) = {
+        let mut store = lock(&shared.store);
+        let merge = store.record_fetch(id, &traffic.days, full, now);
+        let repair = store.needs_repair(id);
+        let update = match (&shared.remote, merge) {
+            (Some(_), Some(Merge::Changed(_) | Merge::Unchanged)) => {
+                store.get(id).map(|e| crate::remote_write::SiteUpdate {
+                    id: id.to_string(),
+                    account: e.account.clone(),
+                    site: e.site.clone(),
+                    days: e.days().copied().collect(),
+                    settled: e.zeros_checked,
+                })
+            }
+            _ => None,
+        };
+        (merge, update, store.pending_backfill(), repair)
+    };
+    telemetry.backfill_pending.set(pending as i64);
+    shared.touch();
+    if let (Some(remote), Some(update)) = (&shared.remote, update) {
+        remote
+            .send(crate::remote_write::Event::Update(update))
+            .await;
     }
+    // Asked again after the smaller of 10 minutes and the refresh interval.
+    let retry_at = Instant::now() + REBUILD_RETRY.min(shared.settings.refresh_interval);
+    match merge {
+        Some(Merge::Rebuild) => {
+            telemetry.rebuild_ignored.inc();
+            lock(retries).insert(id.to_string(), retry_at);
+            tracing::info!(site = %name, "all-zero answer over days with traffic (Pantheon's daily rebuild); kept the stored values");
+        }
+        Some(Merge::HeldBack) => {
+            telemetry.rebuild_ignored.inc();
+            lock(retries).insert(id.to_string(), retry_at);
+            shared.changed.notify_one(); // the page shows the site as waiting
+            tracing::info!(site = %name, "all-zero answer for a site without traffic held back (Pantheon may be rebuilding its daily metrics); asking again later");
+        }
+        Some(Merge::Changed(_)) => shared.changed.notify_one(),
+        Some(Merge::Unchanged) | None => {}
+    }
+    repair
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 //!       "days": [{"timestamp": 1762732800, "visits": 837, "pages_served": 3081,
 //!                 "cache_hits": 119, "cache_misses": 2962, "learned_at": 1762740000}],
 //!       "last_refresh": 1762905000,
-//!       "backfilled": true
+//!       "backfilled": true,
+//!       "zeros_checked": true
 //!     }
 //!   ]
 //! }
@@ -65,6 +66,10 @@ pub struct SiteState {
     pub last_refresh: Option<i64>,
     #[serde(default)]
     pub backfilled: bool,
+    /// The zero days held were confirmed by a full fetch (absent in older files: a restart
+    /// then checks them with one full fetch).
+    #[serde(default)]
+    pub zeros_checked: bool,
 }
 
 /// One day with when its value was learned.
@@ -123,6 +128,7 @@ impl StateFile {
                     .collect(),
                 last_refresh: e.last_refresh,
                 backfilled: e.backfilled,
+                zeros_checked: e.zeros_checked,
             })
             .collect();
         StateFile {
@@ -198,6 +204,7 @@ impl StateFile {
                 days,
                 s.last_refresh,
                 backfilled,
+                s.zeros_checked,
             ) {
                 added += 1;
             }
