@@ -109,6 +109,16 @@ pub fn merge_days(held: &mut Vec<StoredDay>, fresh: &[Day], now: i64, keep_from:
     }
 }
 
+/// What a state file kept of a site (see [`Store::restore_site`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Restored {
+    /// Sorted by timestamp, one per day.
+    pub days: Vec<StoredDay>,
+    pub last_refresh: Option<i64>,
+    pub backfilled: bool,
+    pub zeros_checked: bool,
+}
+
 /// Sort key of a site in the exposition: account, then name, then id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SiteKey {
@@ -310,19 +320,17 @@ impl Store {
         account: Arc<str>,
         owner: usize,
         site: Arc<Site>,
-        days: Vec<StoredDay>,
-        last_refresh: Option<i64>,
-        backfilled: bool,
-        zeros_checked: bool,
+        saved: Restored,
     ) -> bool {
         if !self.upsert_site(account, owner, site.clone()) {
             return false;
         }
+        let backfilled = saved.backfilled;
         if let Some(entry) = self.entry_mut(&site.id) {
-            entry.days = days;
-            entry.last_refresh = last_refresh;
-            entry.backfilled = backfilled;
-            entry.zeros_checked = zeros_checked;
+            entry.days = saved.days;
+            entry.last_refresh = saved.last_refresh;
+            entry.backfilled = saved.backfilled;
+            entry.zeros_checked = saved.zeros_checked;
             entry.version += 1;
             // `upsert_site` counted the site as pending; a restored backfill is not.
             if backfilled {
@@ -627,10 +635,12 @@ mod tests {
             Arc::from("a@x"),
             1,
             site("1", "s"),
-            held,
-            Some(1),
-            true,
-            false,
+            Restored {
+                days: held,
+                last_refresh: Some(1),
+                backfilled: true,
+                zeros_checked: false,
+            },
         );
         assert!(store.needs_repair("1"));
         let answer = [d(0, 5), d(1, 4), d(2, 6)];
@@ -657,10 +667,12 @@ mod tests {
             Arc::from("a@x"),
             1,
             site("1", "s"),
-            held.clone(),
-            Some(9),
-            true,
-            true
+            Restored {
+                days: held.clone(),
+                last_refresh: Some(9),
+                backfilled: true,
+                zeros_checked: true
+            }
         ));
         let e = store.get("1").unwrap();
         assert_eq!(
@@ -671,10 +683,12 @@ mod tests {
             Arc::from("a@x"),
             1,
             site("1", "s"),
-            Vec::new(),
-            None,
-            false,
-            true
+            Restored {
+                days: Vec::new(),
+                last_refresh: None,
+                backfilled: false,
+                zeros_checked: true
+            }
         ));
         assert_eq!(store.get("1").unwrap().days.len(), 1);
     }
@@ -696,20 +710,24 @@ mod tests {
             Arc::from("a@x"),
             1,
             site("1", "s"),
-            held,
-            Some(9),
-            true,
-            true,
+            Restored {
+                days: held,
+                last_refresh: Some(9),
+                backfilled: true,
+                zeros_checked: true,
+            },
         );
         // Restored without it: pending until a full fetch succeeds.
         store.restore_site(
             Arc::from("a@x"),
             1,
             site("2", "t"),
-            vec![],
-            None,
-            false,
-            true,
+            Restored {
+                days: vec![],
+                last_refresh: None,
+                backfilled: false,
+                zeros_checked: true,
+            },
         );
         assert_eq!(store.pending_backfill(), 1);
         store.record_fetch("2", &[d(0, 3)], true, T0);
@@ -735,10 +753,12 @@ mod tests {
                     Arc::from("a@x"),
                     1,
                     site("2", "b"),
-                    vec![],
-                    Some(1),
-                    true,
-                    true,
+                    Restored {
+                        days: vec![],
+                        last_refresh: Some(1),
+                        backfilled: true,
+                        zeros_checked: true,
+                    },
                 );
             },
             &|s| {
@@ -746,10 +766,12 @@ mod tests {
                     Arc::from("a@x"),
                     1,
                     site("3", "c"),
-                    vec![],
-                    None,
-                    false,
-                    true,
+                    Restored {
+                        days: vec![],
+                        last_refresh: None,
+                        backfilled: false,
+                        zeros_checked: true,
+                    },
                 );
             },
             &|s| {

@@ -41,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Shared, lock};
 use crate::model::{Day, Site};
-use crate::store::{SiteEntry, Store, StoredDay};
+use crate::store::{Restored, SiteEntry, Store, StoredDay};
 
 /// The format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
@@ -201,10 +201,12 @@ impl StateFile {
                 Arc::from(s.account.as_str()),
                 s.owner,
                 Arc::new(s.site),
-                days,
-                s.last_refresh,
-                backfilled,
-                s.zeros_checked,
+                Restored {
+                    days,
+                    last_refresh: s.last_refresh,
+                    backfilled,
+                    zeros_checked: s.zeros_checked,
+                },
             ) {
                 added += 1;
             }
