@@ -60,26 +60,24 @@ impl RemoteWrite {
     }
 }
 
-fn now_ms() -> i64 {
-    crate::clock::unix_now().as_millis() as i64
-}
-
 async fn plan(
     mut rx: mpsc::Receiver<Event>,
     mut planner: Planner,
     remotes: Vec<Arc<Remote>>,
     cancel: CancellationToken,
 ) {
+    // Days become final by tokio's clock, so a test on a paused clock can cross midnight.
+    let clock = crate::clock::Clock::new();
     let mut age = tokio::time::interval(AGE_EVERY);
     age.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let series = tokio::select! {
             _ = cancel.cancelled() => return,
             event = rx.recv() => match event {
-                Some(event) => planner.handle(event, now_ms()),
+                Some(event) => planner.handle(event, clock.now_ms()),
                 None => return,
             },
-            _ = age.tick() => planner.age(now_ms()),
+            _ = age.tick() => planner.age(clock.now_ms()),
         };
         if series.is_empty() {
             continue;
