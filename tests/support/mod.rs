@@ -488,6 +488,20 @@ impl InProcess {
         store.get(id).and_then(|e| e.last_error.clone())
     }
 
+    /// True when the page shows the site as stale: its last fetch failed and nothing
+    /// succeeded for longer than the refresh interval.
+    pub fn site_stale(&self, id: &str) -> bool {
+        let now = self.shared.clock.now();
+        let max_age = self.shared.settings.refresh_interval.as_secs() as i64;
+        let store = self.shared.store.lock().unwrap();
+        store.get(id).is_some_and(|e| e.is_stale(now, max_age))
+    }
+
+    /// Sites held (the page's `Sites (N)`).
+    pub fn sites_held(&self) -> usize {
+        self.shared.store.lock().unwrap().len()
+    }
+
     /// Every account's `(name, up, last error)`, as the page shows them.
     pub fn account_states(&self) -> Vec<(String, Option<bool>, Option<String>)> {
         self.shared
