@@ -217,7 +217,8 @@ async fn survives_broken_bodies_on_lists_traffic_and_login() {
     let r = rig(config).await;
     let before = held(&r.full(SITES).await);
     for route in [RouteKind::UserSites, RouteKind::Traffic, RouteKind::Login] {
-        r.ex.fake.add_fault(rule(route, FaultAction::Truncated, 0.1));
+        r.ex.fake
+            .add_fault(rule(route, FaultAction::Truncated, 0.1));
         r.ex.fake.add_fault(rule(route, FaultAction::NotJson, 0.1));
     }
     let after = r.ride(10, &before, "broken bodies").await;
@@ -228,20 +229,18 @@ async fn survives_broken_bodies_on_lists_traffic_and_login() {
     r.ex.fake.clear_faults();
     r.ex.fake
         .add_fault(rule(RouteKind::Traffic, FaultAction::NotJson, 1.0));
-    let failed = r
-        .ex
-        .wait_metrics(INTERVAL * 2, |t| {
+    let failed =
+        r.ex.wait_metrics(INTERVAL * 2, |t| {
             counter(t, "pantheon_exporter_site_refresh_errors_total") >= 1.0
         })
         .await;
     assert_kept(&before, &failed, "a broken answer");
-    let shown: Vec<String> = r
-        .ex
-        .config
-        .sites
-        .iter()
-        .filter_map(|s| r.ex.site_error(&s.id))
-        .collect();
+    let shown: Vec<String> =
+        r.ex.config
+            .sites
+            .iter()
+            .filter_map(|s| r.ex.site_error(&s.id))
+            .collect();
     assert!(
         shown.iter().any(|e| e.contains("not valid JSON")),
         "a broken answer's error is shown: {shown:?}"
@@ -292,9 +291,8 @@ async fn a_token_that_stops_working_keeps_its_sites_and_comes_back() {
         "the page shows the account down: {states:?}"
     );
     r.ex.fake.set_token_enabled(&beta, true);
-    let back = r
-        .ex
-        .wait_metrics(Duration::from_secs(15), |t| {
+    let back =
+        r.ex.wait_metrics(Duration::from_secs(15), |t| {
             t.contains("pantheon_exporter_account_up{account=\"beta@example.com\"} 1")
         })
         .await;
@@ -313,11 +311,10 @@ async fn a_site_answering_404_is_kept_stale_then_dropped_when_unlisted() {
     assert!(counter(&after, "pantheon_exporter_site_refresh_errors_total") >= 1.0);
     assert!(r.ex.site_stale(&victim.id), "the page shows the site stale");
     r.ex.fake.remove_site(&victim.id);
-    r.ex
-        .wait_metrics(Duration::from_secs(15), |t| {
-            !t.contains(&format!("name=\"{}\"", victim.name))
-        })
-        .await;
+    r.ex.wait_metrics(Duration::from_secs(15), |t| {
+        !t.contains(&format!("name=\"{}\"", victim.name))
+    })
+    .await;
     assert_eq!(r.ex.sites_held(), SITES - 1);
 }
 

@@ -28,7 +28,11 @@ async fn backfilled(sites: usize, interval: Duration, tick: Duration) -> InProce
     ex.wait_metrics(Duration::from_secs(10), |t| full_history(t, sites))
         .await;
     let log = ex.fake.log();
-    assert_eq!(log.count(RouteKind::Traffic), sites, "one backfill per site");
+    assert_eq!(
+        log.count(RouteKind::Traffic),
+        sites,
+        "one backfill per site"
+    );
     assert!(
         log.of(RouteKind::Traffic)
             .all(|e| e.query_param("duration") == Some("28d"))
@@ -80,7 +84,9 @@ async fn each_site_is_refreshed_exactly_once_per_interval_and_no_tick_bursts() {
     let mut per_tick: BTreeMap<u128, usize> = BTreeMap::new();
     for e in &refreshes {
         let since = e.at.duration_since(start.into_std());
-        *per_tick.entry(since.as_millis() / tick.as_millis()).or_default() += 1;
+        *per_tick
+            .entry(since.as_millis() / tick.as_millis())
+            .or_default() += 1;
     }
     assert!(
         per_tick.values().all(|&n| n <= max),
@@ -110,7 +116,9 @@ async fn a_batch_of_several_sites_per_tick_stays_within_batch_size() {
     let mut per_tick: BTreeMap<u128, usize> = BTreeMap::new();
     for e in ex.fake.log().of(RouteKind::Traffic) {
         let since = e.at.duration_since(start.into_std());
-        *per_tick.entry(since.as_millis() / tick.as_millis()).or_default() += 1;
+        *per_tick
+            .entry(since.as_millis() / tick.as_millis())
+            .or_default() += 1;
     }
     assert!(per_tick.values().all(|&n| n <= max), "{per_tick:?}");
     for n in 0..2 {
@@ -168,7 +176,10 @@ async fn new_sites_are_backfilled_at_once_and_removed_sites_are_dropped() {
         .filter(|e| e.site_id.as_deref() == Some(gone.id.as_str()) && e.at >= dropped_at)
         .map(|e| e.at - dropped_at)
         .collect();
-    assert!(after.is_empty(), "the removed site is still fetched: {after:?}");
+    assert!(
+        after.is_empty(),
+        "the removed site is still fetched: {after:?}"
+    );
     assert_eq!(ex.shared.store.lock().unwrap().len(), 3);
     ex.stop().await;
 }
@@ -203,7 +214,10 @@ async fn a_rebuild_answer_is_asked_again_after_rebuild_retry() {
         asked[1]
     );
     assert_eq!(
-        scalar(&ex.metrics(), "pantheon_exporter_rebuild_responses_ignored_total"),
+        scalar(
+            &ex.metrics(),
+            "pantheon_exporter_rebuild_responses_ignored_total"
+        ),
         Some(1.0),
         "the retry got real numbers"
     );

@@ -43,7 +43,10 @@ async fn the_page_lists_every_site_and_a_failing_sites_error() {
     );
     let page = serve.get("/").await.text();
     assert!(page.contains("<h2>Sites (3)</h2>"), "{page}");
-    assert!(page.contains("403"), "the page shows the site's error: {page}");
+    assert!(
+        page.contains("403"),
+        "the page shows the site's error: {page}"
+    );
 }
 
 #[tokio::test]

@@ -84,10 +84,7 @@ impl Account {
     /// one login instead of each starting their own.
     pub(crate) async fn session(&self, transport: &Transport) -> Result<Session, ApiError> {
         let mut guard = self.session.lock().await;
-        if let Some(s) = guard
-            .as_ref()
-            .filter(|s| s.fresh(self.clock.now()))
-        {
+        if let Some(s) = guard.as_ref().filter(|s| s.fresh(self.clock.now())) {
             return Ok(s.clone());
         }
         let session = self.login(transport).await?;

@@ -284,7 +284,8 @@ mod tests {
     async fn a_receiver_that_comes_back_gets_the_queue_once_and_in_order() {
         let rx = receiver(3).await;
         let metrics = Metrics::detached();
-        let remote = Arc::new(Remote::new(3, rx.url.clone(), None, fast(), metrics.clone()).unwrap());
+        let remote =
+            Arc::new(Remote::new(3, rx.url.clone(), None, fast(), metrics.clone()).unwrap());
         let cancel = CancellationToken::new();
         let task = tokio::spawn(remote.clone().run(cancel.clone()));
         remote.enqueue(series(30, None));
@@ -308,7 +309,8 @@ mod tests {
         use crate::model::{DAY_SECONDS, Day, Site, day_start};
         let rx = receiver(0).await;
         let metrics = Metrics::detached();
-        let remote = Arc::new(Remote::new(4, rx.url.clone(), None, fast(), metrics.clone()).unwrap());
+        let remote =
+            Arc::new(Remote::new(4, rx.url.clone(), None, fast(), metrics.clone()).unwrap());
         let tracker = TaskTracker::new();
         let cancel = CancellationToken::new();
         let writer = RemoteWrite::start(vec![remote], 2, &tracker, &cancel);
@@ -347,7 +349,11 @@ mod tests {
         let final_tomorrow = today - 2 * DAY_SECONDS;
         until(|| metrics.sent.get() > 0).await;
         assert_eq!(visits_at(today - 3 * DAY_SECONDS), 1, "final days pushed");
-        assert_eq!(visits_at(final_tomorrow), 0, "a day in the window is not final");
+        assert_eq!(
+            visits_at(final_tomorrow),
+            0,
+            "a day in the window is not final"
+        );
         // A day later (on the paused clock) the planner's minute check finds it final.
         tokio::time::sleep(Duration::from_secs(DAY_SECONDS as u64) + AGE_EVERY).await;
         until(|| visits_at(final_tomorrow) == 1).await;
