@@ -30,6 +30,11 @@ impl Clock {
     pub fn now(&self) -> i64 {
         (self.base_unix + self.base.elapsed().as_secs_f64()) as i64
     }
+
+    /// Unix milliseconds now.
+    pub fn now_ms(&self) -> i64 {
+        ((self.base_unix + self.base.elapsed().as_secs_f64()) * 1000.0) as i64
+    }
 }
 
 impl Default for Clock {
@@ -55,5 +60,8 @@ mod tests {
         assert!((start - unix_now().as_secs() as i64).abs() <= 1);
         tokio::time::advance(Duration::from_secs(86_400)).await;
         assert_eq!(clock.now() - start, 86_400);
+        let ms = clock.now_ms();
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        assert!((clock.now_ms() - ms - 1500).abs() <= 1);
     }
 }

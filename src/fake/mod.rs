@@ -142,7 +142,8 @@ pub struct LogEntry {
     pub status: u16,
     /// Index of the account whose token (login) or session made the request.
     pub account: Option<usize>,
-    /// Arrival time.
+    /// Arrival time, on tokio's clock (the same as `Instant::now()` unless the clock is
+    /// paused).
     pub at: Instant,
     /// The site a traffic or site-info request addressed.
     pub site_id: Option<String>,

@@ -10,7 +10,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
@@ -25,6 +25,7 @@ use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use super::config::{FakeConfig, FakeSite, PagingMode, format_uuid};
 use super::traffic::{ENVIRONMENTS, SeriesSpec, series};
 use super::{FaultAction, FaultRule, LogEntry, RateLimit, RequestLog, RouteKind, json};
+use crate::clock::Clock;
 use crate::model::{DAY_SECONDS, TrafficDuration, day_start};
 
 /// The answer to an invalid or revoked machine token (2021 wording).
@@ -274,7 +275,7 @@ struct Session {
 
 struct Bucket {
     tokens: f64,
-    last: Instant,
+    last: tokio::time::Instant,
 }
 
 struct Inner {
@@ -290,6 +291,9 @@ struct Inner {
     rebuild: bool,
     site_status: HashMap<String, u16>,
     log: Vec<LogEntry>,
+    /// The fake's "now" (session expiry, today): follows tokio's clock, so a paused clock
+    /// moves sessions and days too.
+    clock: Clock,
     clock_offset: Duration,
 }
 
@@ -315,6 +319,7 @@ impl State {
                 rebuild: false,
                 site_status: HashMap::new(),
                 log: Vec::new(),
+                clock: Clock::new(),
                 clock_offset: Duration::ZERO,
             }),
             in_flight: AtomicUsize::new(0),
@@ -493,7 +498,8 @@ impl Drop for LogOnDrop {
 }
 
 async fn handle(state: Arc<State>, req: Request) -> warp::reply::Response {
-    let arrived = Instant::now();
+    // tokio's clock, so a test on a paused clock sees the spacing the scheduler meant.
+    let arrived = tokio::time::Instant::now().into_std();
     let _in_flight = InFlight::enter(&state);
     let route = Route::parse(&req.method, &req.path);
     let mut logged = LogOnDrop {
@@ -656,10 +662,8 @@ fn build_response(
 
 impl Inner {
     fn now_ms(&self) -> i64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        i64::try_from((real + self.clock_offset).as_millis()).unwrap_or(i64::MAX)
+        let offset = i64::try_from(self.clock_offset.as_millis()).unwrap_or(i64::MAX);
+        self.clock.now_ms().saturating_add(offset)
     }
 
     /// The account behind a request, for the log and the rate limiter: the machine token's
@@ -675,7 +679,7 @@ impl Inner {
 
     fn pre_checks(&mut self, kind: RouteKind, account: Option<usize>) -> Pre {
         if let Some(limit) = self.rate_limit {
-            let now = Instant::now();
+            let now = tokio::time::Instant::now();
             let burst = f64::from(limit.burst.max(1));
             let bucket = self.buckets.entry(account).or_insert(Bucket {
                 tokens: burst,

@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::http::{Call, Transport};
 use super::secret::Secret;
 use super::wire;
-use crate::clock;
+use crate::clock::Clock;
 
 /// Renew at most this long before `expires_at`...
 const MAX_RENEW_MARGIN: i64 = 60;
@@ -46,6 +46,9 @@ pub struct Account {
     token: Secret,
     session: Mutex<Option<Session>>,
     label: OnceLock<Arc<str>>,
+    /// Judges session freshness; follows tokio's clock, so a test with a paused clock sees
+    /// sessions age without sleeping.
+    clock: Clock,
 }
 
 impl Account {
@@ -55,6 +58,7 @@ impl Account {
             token,
             session: Mutex::new(None),
             label: OnceLock::new(),
+            clock: Clock::new(),
         }
     }
 
@@ -80,10 +84,7 @@ impl Account {
     /// one login instead of each starting their own.
     pub(crate) async fn session(&self, transport: &Transport) -> Result<Session, ApiError> {
         let mut guard = self.session.lock().await;
-        if let Some(s) = guard
-            .as_ref()
-            .filter(|s| s.fresh(clock::unix_now().as_secs() as i64))
-        {
+        if let Some(s) = guard.as_ref().filter(|s| s.fresh(self.clock.now())) {
             return Ok(s.clone());
         }
         let session = self.login(transport).await?;
@@ -123,7 +124,7 @@ impl Account {
         })?;
         let secret = Secret::new(answer.session);
         transport.scrubber.register(&secret);
-        let now = clock::unix_now().as_secs() as i64;
+        let now = self.clock.now();
         let lifetime = (answer.expires_at - now).max(0);
         tracing::debug!(account = %self.describe(), expires_in_s = lifetime, "logged in");
         Ok(Session {

@@ -60,26 +60,24 @@ impl RemoteWrite {
     }
 }
 
-fn now_ms() -> i64 {
-    crate::clock::unix_now().as_millis() as i64
-}
-
 async fn plan(
     mut rx: mpsc::Receiver<Event>,
     mut planner: Planner,
     remotes: Vec<Arc<Remote>>,
     cancel: CancellationToken,
 ) {
+    // Days become final by tokio's clock, so a test on a paused clock can cross midnight.
+    let clock = crate::clock::Clock::new();
     let mut age = tokio::time::interval(AGE_EVERY);
     age.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let series = tokio::select! {
             _ = cancel.cancelled() => return,
             event = rx.recv() => match event {
-                Some(event) => planner.handle(event, now_ms()),
+                Some(event) => planner.handle(event, clock.now_ms()),
                 None => return,
             },
-            _ = age.tick() => planner.age(now_ms()),
+            _ = age.tick() => planner.age(clock.now_ms()),
         };
         if series.is_empty() {
             continue;
@@ -188,6 +186,8 @@ mod tests {
         }
     }
 
+    /// Polls `f` every 10 ms of tokio time (the tests run on a paused clock, with the
+    /// receiver in the same runtime).
     async fn until(f: impl Fn() -> bool) {
         for _ in 0..500 {
             if f() {
@@ -198,7 +198,7 @@ mod tests {
         panic!("condition not met within 5 s");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_sample_is_isolated_and_the_rest_delivered() {
         let rx = receiver(2).await;
         let metrics = Metrics::detached();
@@ -243,7 +243,7 @@ mod tests {
         task.await.unwrap();
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_down_receiver_keeps_the_newest_batches_within_the_bound() {
         // Nothing listens here: every attempt fails to connect.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -278,6 +278,88 @@ mod tests {
         );
         cancel.cancel();
         task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_receiver_that_comes_back_gets_the_queue_once_and_in_order() {
+        let rx = receiver(3).await;
+        let metrics = Metrics::detached();
+        let remote =
+            Arc::new(Remote::new(3, rx.url.clone(), None, fast(), metrics.clone()).unwrap());
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(remote.clone().run(cancel.clone()));
+        remote.enqueue(series(30, None));
+        until(|| metrics.sent.get() == 30).await;
+        assert_eq!(metrics.failed.get(), 0, "a 503 is retried, not failed");
+        assert_eq!(remote.queued(), 0);
+        let got = rx.got.lock().unwrap().clone();
+        assert_eq!(got.len(), 3, "three batches of ten");
+        let values: Vec<f64> = got
+            .iter()
+            .flat_map(|(_, r)| r.timeseries.iter().map(|t| t.samples[0].value))
+            .collect();
+        let expected: Vec<f64> = (0..30).map(f64::from).collect();
+        assert_eq!(values, expected, "delivered once each, in order");
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_day_turns_final_at_midnight_on_tokio_clock() {
+        use crate::model::{DAY_SECONDS, Day, Site, day_start};
+        let rx = receiver(0).await;
+        let metrics = Metrics::detached();
+        let remote =
+            Arc::new(Remote::new(4, rx.url.clone(), None, fast(), metrics.clone()).unwrap());
+        let tracker = TaskTracker::new();
+        let cancel = CancellationToken::new();
+        let writer = RemoteWrite::start(vec![remote], 2, &tracker, &cancel);
+        let today = day_start(crate::clock::Clock::new().now());
+        let days: Vec<Day> = (0..28)
+            .rev()
+            .map(|k| Day {
+                timestamp: today - k * DAY_SECONDS,
+                visits: 100 + k as u64,
+                ..Day::default()
+            })
+            .collect();
+        writer
+            .send(Event::Update(SiteUpdate {
+                id: "id-1".into(),
+                account: Arc::from("ops@example.com"),
+                site: Arc::new(Site {
+                    id: "id-1".into(),
+                    name: "blog".into(),
+                    ..Site::default()
+                }),
+                days,
+            }))
+            .await;
+        let visits_at = |ts: i64| {
+            rx.got
+                .lock()
+                .unwrap()
+                .iter()
+                .flat_map(|(_, r)| r.timeseries.iter())
+                .filter(|t| t.labels.iter().any(|l| l.value == "pantheon_visits"))
+                .flat_map(|t| t.samples.iter())
+                .filter(|x| x.timestamp == ts * 1000)
+                .count()
+        };
+        let final_tomorrow = today - 2 * DAY_SECONDS;
+        until(|| metrics.sent.get() > 0).await;
+        assert_eq!(visits_at(today - 3 * DAY_SECONDS), 1, "final days pushed");
+        assert_eq!(
+            visits_at(final_tomorrow),
+            0,
+            "a day in the window is not final"
+        );
+        // A day later (on the paused clock) the planner's minute check finds it final.
+        tokio::time::sleep(Duration::from_secs(DAY_SECONDS as u64) + AGE_EVERY).await;
+        until(|| visits_at(final_tomorrow) == 1).await;
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
     }
 
     #[test]

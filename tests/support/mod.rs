@@ -362,3 +362,162 @@ pub fn scalar(text: &str, metric: &str) -> Option<f64> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
 }
+
+/// The exporter's scheduler and renderer in this process, against a fake API in the same
+/// runtime: with `#[tokio::test(start_paused = true)]` a refresh interval passes in
+/// microseconds and sessions, days and retries age on tokio's clock.
+pub struct InProcess {
+    pub fake: FakeServer,
+    pub shared: std::sync::Arc<pantheon_metrics::serve::Shared>,
+    pub config: FakeConfig,
+    cancel: tokio_util::sync::CancellationToken,
+    tasks: tokio_util::task::TaskTracker,
+    scheduler: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    /// Starts the fake with `config`, then the scheduler and the renderer with `settings`,
+    /// every token of `config` and `client` (its `base_url` is the fake's).
+    pub async fn start(
+        config: FakeConfig,
+        settings: pantheon_metrics::serve::Settings,
+        client: pantheon_metrics::pantheon::ClientOptions,
+    ) -> InProcess {
+        use pantheon_metrics::pantheon::{Account, Client, ClientOptions, Secret};
+        use pantheon_metrics::serve::{AccountState, Scheduler, Shared, Telemetry, render_loop};
+        use std::sync::Arc;
+        let fake = FakeServer::start(config.clone()).await.unwrap();
+        let telemetry = Arc::new(Telemetry::new());
+        let client = Client::with_observer(
+            ClientOptions {
+                base_url: fake.url(),
+                ..client
+            },
+            telemetry.clone(),
+        )
+        .unwrap();
+        let accounts: Vec<Arc<Account>> = tokens_of(&config)
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let token = Secret::new(t);
+                client.register_secret(&token);
+                Arc::new(Account::new(i + 1, token))
+            })
+            .collect();
+        let states = accounts
+            .iter()
+            .map(|a| AccountState {
+                index: a.index(),
+                name: a.describe(),
+                up: None,
+                sites: 0,
+                last_error: None,
+            })
+            .collect();
+        let shared = Arc::new(Shared::new(settings, telemetry, states));
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let tasks = tokio_util::task::TaskTracker::new();
+        tasks.spawn(render_loop(shared.clone(), cancel.clone()));
+        let scheduler = Scheduler::new(shared.clone(), client, accounts, Default::default());
+        let scheduler = tokio::spawn(scheduler.run(cancel.clone()));
+        InProcess {
+            fake,
+            shared,
+            config,
+            cancel,
+            tasks,
+            scheduler,
+        }
+    }
+
+    /// Settings for a fast cycle: `interval` between site lists, `tick` between batches.
+    pub fn settings(interval: Duration, tick: Duration) -> pantheon_metrics::serve::Settings {
+        pantheon_metrics::serve::Settings {
+            refresh_interval: interval,
+            tick,
+            ..Default::default()
+        }
+    }
+
+    /// A client as the tests' binaries get it: `--retry-base 10ms`, otherwise the defaults.
+    pub fn client() -> pantheon_metrics::pantheon::ClientOptions {
+        pantheon_metrics::pantheon::ClientOptions {
+            backoff_base: Duration::from_millis(10),
+            ..Default::default()
+        }
+    }
+
+    /// What `/metrics` would answer now: the rendered sites, then the self-metrics.
+    pub fn metrics(&self) -> String {
+        let mut text = String::from_utf8(self.shared.exposition().to_vec()).unwrap();
+        text.push_str(&String::from_utf8(self.shared.telemetry.encode()).unwrap());
+        text
+    }
+
+    /// True while the scheduler runs (it only ends when cancelled, or by a panic).
+    pub fn alive(&self) -> bool {
+        !self.scheduler.is_finished()
+    }
+
+    /// Polls [`Self::metrics`] until `ok` holds, or panics after `limit` of tokio time. It
+    /// polls every 100 ms, or every 1/600 of `limit` when that is longer (an hour's wait
+    /// need not render 36,000 times).
+    pub async fn wait_metrics(&self, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let start = tokio::time::Instant::now();
+        let step = (limit / 600).max(Duration::from_millis(100));
+        loop {
+            let text = self.metrics();
+            if ok(&text) {
+                return text;
+            }
+            assert!(self.alive(), "the scheduler ended");
+            if start.elapsed() > limit {
+                panic!(
+                    "condition not met within {limit:?}; last /metrics:\n{}",
+                    cut(&text)
+                );
+            }
+            tokio::time::sleep(step).await;
+        }
+    }
+
+    /// The error held for a site (what the page shows), if any.
+    pub fn site_error(&self, id: &str) -> Option<String> {
+        let store = self.shared.store.lock().unwrap();
+        store.get(id).and_then(|e| e.last_error.clone())
+    }
+
+    /// True when the page shows the site as stale: its last fetch failed and nothing
+    /// succeeded for longer than the refresh interval.
+    pub fn site_stale(&self, id: &str) -> bool {
+        let now = self.shared.clock.now();
+        let max_age = self.shared.settings.refresh_interval.as_secs() as i64;
+        let store = self.shared.store.lock().unwrap();
+        store.get(id).is_some_and(|e| e.is_stale(now, max_age))
+    }
+
+    /// Sites held (the page's `Sites (N)`).
+    pub fn sites_held(&self) -> usize {
+        self.shared.store.lock().unwrap().len()
+    }
+
+    /// Every account's `(name, up, last error)`, as the page shows them.
+    pub fn account_states(&self) -> Vec<(String, Option<bool>, Option<String>)> {
+        self.shared
+            .accounts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| (a.name.clone(), a.up, a.last_error.clone()))
+            .collect()
+    }
+
+    /// Cancels the scheduler and the renderer and waits for them.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.scheduler.await.unwrap();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
