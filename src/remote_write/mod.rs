@@ -333,6 +333,7 @@ mod tests {
                     ..Site::default()
                 }),
                 days,
+                settled: true,
             }))
             .await;
         let visits_at = |ts: i64| {
