@@ -28,7 +28,7 @@ pub enum Merge {
     Unchanged,
     /// The answer was the daily rebuild's zeros over days we hold with traffic: ignored.
     Rebuild,
-    /// All zeros for a site that holds no traffic yet: maybe the rebuild, maybe a site
+    /// All zeros for a site that holds no days yet: maybe the rebuild, maybe a site
     /// without visitors. Held back (nothing stored) until it has lasted longer than a
     /// rebuild does ([`REBUILD_LASTS`]).
     HeldBack,
@@ -141,7 +141,7 @@ pub struct SiteEntry {
     pub last_error: Option<String>,
     /// True once a full-history fetch succeeded.
     pub backfilled: bool,
-    /// Since when (Unix seconds) every answer was all zeros while the site held no traffic:
+    /// Since when (Unix seconds) every answer was all zeros while the site held no days:
     /// the answers are held back, and the site shows as waiting.
     #[serde(skip)]
     pub zero_since: Option<i64>,
@@ -360,7 +360,7 @@ impl Store {
 
     /// Records a successful fetch. `full` marks a full-history fetch (backfill or repair).
     ///
-    /// An all-zero answer for a site that holds no traffic is held back ([`Merge::HeldBack`])
+    /// An all-zero answer for a site that holds no days is held back ([`Merge::HeldBack`])
     /// until such answers have lasted [`REBUILD_LASTS`]: better no sample than a wrong zero.
     /// Check [`Store::needs_repair`] afterwards.
     pub fn record_fetch(&mut self, id: &str, fresh: &[Day], full: bool, now: i64) -> Option<Merge> {
@@ -371,8 +371,7 @@ impl Store {
             let mut relevant = fresh.iter().filter(|d| d.timestamp >= keep).peekable();
             relevant.peek().is_some() && relevant.all(Day::is_zero)
         };
-        let holds_traffic = entry.days.iter().any(|d| !d.day.is_zero());
-        if answer_all_zero && !holds_traffic {
+        if answer_all_zero && entry.days.is_empty() {
             let since = *entry.zero_since.get_or_insert(now);
             if now - since < REBUILD_LASTS {
                 return Some(Merge::HeldBack);

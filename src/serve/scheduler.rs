@@ -513,7 +513,7 @@ async fn fetch_and_merge(
             telemetry.rebuild_ignored.inc();
             lock(retries).insert(id.to_string(), retry_at);
             shared.changed.notify_one(); // the page shows the site as waiting
-            tracing::info!(site = %name, "all-zero answer for a site without traffic held back (Pantheon may be rebuilding its daily metrics); asking again later");
+            tracing::info!(site = %name, "all-zero answer for a site without days held back (Pantheon may be rebuilding its daily metrics); asking again later");
         }
         Some(Merge::Changed(_)) => shared.changed.notify_one(),
         Some(Merge::Unchanged) | None => {}

@@ -383,6 +383,17 @@ impl InProcess {
         settings: pantheon_metrics::serve::Settings,
         client: pantheon_metrics::pantheon::ClientOptions,
     ) -> InProcess {
+        InProcess::start_restored(config, settings, client, None).await
+    }
+
+    /// As [`Self::start`], with the store first restored from a state file, as `serve
+    /// --state-file` does before its scheduler starts.
+    pub async fn start_restored(
+        config: FakeConfig,
+        settings: pantheon_metrics::serve::Settings,
+        client: pantheon_metrics::pantheon::ClientOptions,
+        state_file: Option<&std::path::Path>,
+    ) -> InProcess {
         use pantheon_metrics::pantheon::{Account, Client, ClientOptions, Secret};
         use pantheon_metrics::serve::{AccountState, Scheduler, Shared, Telemetry, render_loop};
         use std::sync::Arc;
@@ -416,6 +427,9 @@ impl InProcess {
             })
             .collect();
         let shared = Arc::new(Shared::new(settings, telemetry, states));
+        if let Some(path) = state_file {
+            pantheon_metrics::serve::state_file::restore(&shared, path).await;
+        }
         let cancel = tokio_util::sync::CancellationToken::new();
         let tasks = tokio_util::task::TaskTracker::new();
         tasks.spawn(render_loop(shared.clone(), cancel.clone()));
