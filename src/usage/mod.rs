@@ -556,6 +556,49 @@ mod tests {
         assert_eq!(names, ["zero-cap", "double", "also-half", "half", "u"]);
     }
 
+    /// The demo's promise: with its embedded allowances, its steady sites show over,
+    /// projected-over, watch and ok on every day of a year (a leap year included), except
+    /// that on the 1st nothing of the month is reported yet, so nothing can be over.
+    #[test]
+    fn demo_sites_show_every_status_all_year() {
+        use crate::fake::{STEADY_SITES, fake_uuid, traffic_for};
+        let allowances = crate::allowances::Allowances::demo();
+        let mut today = date(2027, 12, 25);
+        while today < date(2029, 1, 1) {
+            for (name, _) in STEADY_SITES {
+                let id = fake_uuid(&format!("site:{name}"));
+                let visits = |d: NaiveDate| traffic_for(&id, "live", timestamp_of(d)).visits;
+                let site = Site {
+                    id: id.clone(),
+                    name: name.to_string(),
+                    plan: "Elite".into(),
+                    ..Site::default()
+                };
+                let u = compute(
+                    &months_of(today, visits),
+                    &days_before(today, 8, visits),
+                    allowances.for_site(&site),
+                    today,
+                    DEFAULT_WATCH,
+                );
+                let want = match (name, today.day()) {
+                    ("gamma-site-1", 1) | ("gamma-site-2", _) => Status::ProjectedOver,
+                    ("gamma-site-1", _) => Status::Over,
+                    ("gamma-site-3", _) => Status::Watch,
+                    _ => Status::Ok,
+                };
+                let got = u.status;
+                if name == "gamma-site-2" && today.day() == 1 {
+                    // The 1st projects last month's pace over this month's length.
+                    assert!(got == Status::ProjectedOver || got == Status::Watch, "{today} {name}: {u:?}");
+                } else {
+                    assert_eq!(got, want, "{today} {name}: {u:?}");
+                }
+            }
+            today = today.succ_opt().unwrap();
+        }
+    }
+
     #[test]
     fn status_names_round_trip() {
         for s in Status::ALL {
