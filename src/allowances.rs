@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::model::Site;
 
@@ -87,14 +87,25 @@ impl Allowances {
         };
         if text.trim().is_empty() {
             // An empty document is no mapping at all; say so rather than a parser message.
-            return Err(invalid(1, "the file is empty: expected `plans:` and/or `sites:`".into()));
+            return Err(invalid(
+                1,
+                "the file is empty: expected `plans:` and/or `sites:`".into(),
+            ));
         }
         let file: FileDoc = serde_yaml_ng::from_str(text).map_err(|e| {
             let line = e.location().map_or(0, |l| l.line());
             invalid(line, strip_location(&e.to_string()))
         })?;
-        let plans = file.plans.0.into_iter().map(|e| (plan_key(&e.key), e.visits));
-        let sites = file.sites.0.into_iter().map(|e| (site_key(&e.key), e.visits));
+        let plans = file
+            .plans
+            .0
+            .into_iter()
+            .map(|e| (plan_key(&e.key), e.visits));
+        let sites = file
+            .sites
+            .0
+            .into_iter()
+            .map(|e| (site_key(&e.key), e.visits));
         Ok(Allowances {
             plans: plans.collect(),
             sites: sites.collect(),
@@ -126,7 +137,10 @@ impl Allowances {
 
     /// True when the file gives no number at all (every site will be unknown).
     pub fn is_empty(&self) -> bool {
-        self.plans.values().chain(self.sites.values()).all(Option::is_none)
+        self.plans
+            .values()
+            .chain(self.sites.values())
+            .all(Option::is_none)
     }
 }
 
@@ -191,10 +205,7 @@ impl<'de, const PLANS: bool> Deserialize<'de> for Entries<PLANS> {
                 Ok(Entries(Vec::new()))
             }
 
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Entries<PLANS>, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<PLANS>, A::Error> {
                 let mut entries = Vec::new();
                 let mut seen: HashMap<String, String> = HashMap::new();
                 while let Some(key) = map.next_key_seed(KeySeed::<PLANS>(&mut seen))? {
@@ -225,7 +236,11 @@ impl<'de, const PLANS: bool> de::DeserializeSeed<'de> for KeySeed<'_, PLANS> {
 
 impl<const PLANS: bool> KeySeed<'_, PLANS> {
     fn check<E: de::Error>(self, key: String) -> Result<String, E> {
-        let normal = if PLANS { plan_key(&key) } else { site_key(&key) };
+        let normal = if PLANS {
+            plan_key(&key)
+        } else {
+            site_key(&key)
+        };
         if normal.is_empty() {
             return Err(E::custom("an empty name"));
         }
@@ -246,7 +261,11 @@ impl<const PLANS: bool> KeySeed<'_, PLANS> {
 impl<const PLANS: bool> Visitor<'_> for KeySeed<'_, PLANS> {
     type Value = String;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if PLANS { "a plan name" } else { "a site name or id" })
+        f.write_str(if PLANS {
+            "a plan name"
+        } else {
+            "a site name or id"
+        })
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
         self.check(v.to_string())
@@ -344,7 +363,11 @@ mod tests {
 
     fn error(text: &str) -> (usize, String) {
         match Allowances::parse(text, "a.yml") {
-            Err(AllowanceError::Invalid { path, line, message }) => {
+            Err(AllowanceError::Invalid {
+                path,
+                line,
+                message,
+            }) => {
                 assert_eq!(path, "a.yml");
                 (line, message)
             }
@@ -359,11 +382,20 @@ mod tests {
             "a.yml",
         )
         .unwrap();
-        for plan in ["Performance Small", "performance_small", "PERFORMANCE-SMALL", "performancesmall"] {
+        for plan in [
+            "Performance Small",
+            "performance_small",
+            "PERFORMANCE-SMALL",
+            "performancesmall",
+        ] {
             assert_eq!(a.for_site(&site("s", "1", plan)), Some(35000), "{plan}");
         }
         assert_eq!(a.for_site(&site("s", "1", "basic")), Some(25000));
-        assert_eq!(a.for_site(&site("s", "1", "Sandbox")), None, "listed without a number");
+        assert_eq!(
+            a.for_site(&site("s", "1", "Sandbox")),
+            None,
+            "listed without a number"
+        );
         assert_eq!(a.for_site(&site("s", "1", "Elite")), None, "not listed");
         assert_eq!(a.for_site(&site("s", "1", "")), None, "no plan at all");
     }
@@ -381,8 +413,16 @@ mod tests {
         .unwrap();
         assert_eq!(a.for_site(&site("acme-shop", "x", "Elite")), Some(900));
         assert_eq!(a.for_site(&site("other", id, "Elite")), Some(700));
-        assert_eq!(a.for_site(&site("acme-shop", id, "Elite")), Some(700), "id first");
-        assert_eq!(a.for_site(&site("no-cap", "y", "Elite")), None, "~ overrides the plan");
+        assert_eq!(
+            a.for_site(&site("acme-shop", id, "Elite")),
+            Some(700),
+            "id first"
+        );
+        assert_eq!(
+            a.for_site(&site("no-cap", "y", "Elite")),
+            None,
+            "~ overrides the plan"
+        );
         assert_eq!(a.for_site(&site("plain", "z", "Elite")), Some(100));
     }
 
@@ -391,14 +431,21 @@ mod tests {
         let a = Allowances::parse("plans:\n  Basic: 0\nsites:\n", "a.yml").unwrap();
         assert_eq!(a.for_site(&site("s", "1", "Basic")), Some(0));
         assert!(!a.is_empty());
-        assert!(Allowances::parse("plans: {}\n", "a.yml").unwrap().is_empty());
+        assert!(
+            Allowances::parse("plans: {}\n", "a.yml")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn bad_files_name_the_line_and_the_fault() {
         let (line, msg) = error("plans:\n  Basic: 25000\n  Performance Small: -5\n");
         assert_eq!(line, 3, "{msg}");
-        assert!(msg.contains("\"Performance Small\"") && msg.contains("-5 is negative"), "{msg}");
+        assert!(
+            msg.contains("\"Performance Small\"") && msg.contains("-5 is negative"),
+            "{msg}"
+        );
 
         let (line, msg) = error("plans:\n  Basic: 2.5e4\n");
         assert_eq!(line, 2, "{msg}");
@@ -440,7 +487,10 @@ mod tests {
         assert!(a.is_empty());
         for (plan, level) in crate::fake::DEMO_PLANS {
             for name in [plan, level] {
-                assert!(a.plans.contains_key(&plan_key(name)), "{name} missing from the example");
+                assert!(
+                    a.plans.contains_key(&plan_key(name)),
+                    "{name} missing from the example"
+                );
             }
         }
     }

@@ -163,10 +163,12 @@ pub enum FetchFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "projected = month-to-date + average of the last 7 complete days of \
+#[command(
+    after_help = "projected = month-to-date + average of the last 7 complete days of \
     the month x days left (calendar month, UTC).\n\
     Exit codes: as every command, plus 4 when --fail-on is given and some site is at or past \
-    that status (4 wins over 3).")]
+    that status (4 wins over 3)."
+)]
 pub struct UsageArgs {
     /// Site names or UUIDs; none means every visible site.
     #[arg(value_name = "SITE")]

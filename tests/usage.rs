@@ -66,7 +66,12 @@ async fn statuses_order_and_numbers_match_the_api() {
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["month"], "2026-03");
     assert_eq!(report["date"], TODAY);
-    assert!(report["projection"].as_str().unwrap().contains("7 complete days"));
+    assert!(
+        report["projection"]
+            .as_str()
+            .unwrap()
+            .contains("7 complete days")
+    );
 
     for (name, status) in [
         ("gamma-site-1", "over"),
@@ -80,7 +85,10 @@ async fn statuses_order_and_numbers_match_the_api() {
     }
     let unknown = row(&report, "alpha-docs");
     for key in ["allowance", "projected_percent", "months_over_this_year"] {
-        assert!(unknown[key].is_null(), "{key} of an unknown site is null, not 0");
+        assert!(
+            unknown[key].is_null(),
+            "{key} of an unknown site is null, not 0"
+        );
     }
 
     // Month-to-date is the monthly bucket, and on the fake it is the sum of the month's days.
@@ -108,7 +116,10 @@ async fn statuses_order_and_numbers_match_the_api() {
     let known = shares.iter().take_while(|s| s.is_some()).count();
     assert!(shares[known..].iter().all(Option::is_none), "{shares:?}");
     assert!(known > 4 && known < shares.len());
-    assert!(shares[..known].windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+    assert!(
+        shares[..known].windows(2).all(|w| w[0] >= w[1]),
+        "{shares:?}"
+    );
 
     // Every site once, through the one traffic path: a 12m and an 8d request each.
     let sites = shares.len();
@@ -130,9 +141,15 @@ async fn the_table_says_how_the_projection_is_made() {
     let run = usage(&server, &config, &["gamma-site-3", "gamma-site-1"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let out = &run.stdout;
-    assert!(out.contains("month-to-date + average of the last 7 complete days"), "{out}");
+    assert!(
+        out.contains("month-to-date + average of the last 7 complete days"),
+        "{out}"
+    );
     let first = out.find("gamma-site-1").unwrap();
-    assert!(first < out.find("gamma-site-3").unwrap(), "most at risk first: {out}");
+    assert!(
+        first < out.find("gamma-site-3").unwrap(),
+        "most at risk first: {out}"
+    );
     assert!(out.contains("Months over 2026"), "{out}");
 }
 
@@ -158,7 +175,13 @@ async fn fail_on_exits_4_at_or_past_the_status_and_wins_over_3() {
     let run = usage(
         &server,
         &config,
-        &["gamma-site-3", "--fail-on", "watch", "--watch-threshold", "95%"],
+        &[
+            "gamma-site-3",
+            "--fail-on",
+            "watch",
+            "--watch-threshold",
+            "95%",
+        ],
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -170,12 +193,32 @@ async fn bad_allowance_files_exit_2_before_any_request() {
     let server = FakeServer::start(config.clone()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("negative.yml", "plans:\n  Basic: 100\n  Elite: -5\n", 3, "negative"),
-        ("float.yml", "plans:\n  Basic: 1.5\n", 2, "not a whole number"),
+        (
+            "negative.yml",
+            "plans:\n  Basic: 100\n  Elite: -5\n",
+            3,
+            "negative",
+        ),
+        (
+            "float.yml",
+            "plans:\n  Basic: 1.5\n",
+            2,
+            "not a whole number",
+        ),
         ("text.yml", "sites:\n  acme: lots\n", 2, "not a number"),
-        ("unknown-key.yml", "plans:\n  Basic: 1\nplan:\n  Elite: 2\n", 3, "unknown field `plan`"),
+        (
+            "unknown-key.yml",
+            "plans:\n  Basic: 1\nplan:\n  Elite: 2\n",
+            3,
+            "unknown field `plan`",
+        ),
         ("malformed.yml", "plans:\n  Basic: [1\n", 0, ""),
-        ("twice.yml", "plans:\n  Basic: 1\n  basic: 2\n", 3, "same plan"),
+        (
+            "twice.yml",
+            "plans:\n  Basic: 1\n  basic: 2\n",
+            3,
+            "same plan",
+        ),
     ];
     for (file, text, line, what) in cases {
         let path = dir.path().join(file);
@@ -191,12 +234,20 @@ async fn bad_allowance_files_exit_2_before_any_request() {
                 )
                 .await
             } else {
-                run(&server, &tokens_of(&config), &["usage", "--allowances", &shown]).await
+                run(
+                    &server,
+                    &tokens_of(&config),
+                    &["usage", "--allowances", &shown],
+                )
+                .await
             };
             assert_eq!(run.code, 2, "{file}: {run:?}");
             assert!(run.stderr.contains(&shown), "names the file: {run:?}");
             if line > 0 {
-                assert!(run.stderr.contains(&format!("{shown}:{line}:")), "{file}: {run:?}");
+                assert!(
+                    run.stderr.contains(&format!("{shown}:{line}:")),
+                    "{file}: {run:?}"
+                );
             }
             assert!(run.stderr.contains(what), "{file}: {run:?}");
         }
@@ -209,7 +260,11 @@ async fn bad_allowance_files_exit_2_before_any_request() {
     )
     .await;
     assert_eq!(run.code, 2, "{run:?}");
-    assert_eq!(server.log().count(RouteKind::Any), 0, "no API request at all");
+    assert_eq!(
+        server.log().count(RouteKind::Any),
+        0,
+        "no API request at all"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +302,10 @@ async fn csv_round_trips_and_matches_json() {
             None => assert_eq!(&row[col("allowance")], "", "unknown is empty, not 0"),
         }
     }
-    let hostile = rows.iter().find(|r| &r[col("site")] == "ada-best-blog").unwrap();
+    let hostile = rows
+        .iter()
+        .find(|r| &r[col("site")] == "ada-best-blog")
+        .unwrap();
     assert_eq!(&hostile[col("label")], HOSTILE_LABEL);
 }
 
@@ -258,7 +316,15 @@ async fn fetch_csv_has_a_row_per_site_and_day_with_hostile_labels_intact() {
     let run = run(
         &server,
         &tokens_of(&config),
-        &["fetch", "ada-best-blog", "alpha-shop", "--format", "csv", "--duration", "5d"],
+        &[
+            "fetch",
+            "ada-best-blog",
+            "alpha-shop",
+            "--format",
+            "csv",
+            "--duration",
+            "5d",
+        ],
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -266,10 +332,19 @@ async fn fetch_csv_has_a_row_per_site_and_day_with_hostile_labels_intact() {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header,
-        ["account", "site_id", "site", "label", "plan", "environment", "date", "timestamp"]
-            .into_iter()
-            .chain(pantheon_metrics::render::FAMILIES.iter().map(|f| f.key))
-            .collect::<Vec<_>>()
+        [
+            "account",
+            "site_id",
+            "site",
+            "label",
+            "plan",
+            "environment",
+            "date",
+            "timestamp"
+        ]
+        .into_iter()
+        .chain(pantheon_metrics::render::FAMILIES.iter().map(|f| f.key))
+        .collect::<Vec<_>>()
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2 * 5);

@@ -26,7 +26,8 @@ mod tests;
 use std::time::{Duration, Instant};
 
 pub use config::{
-    DEMO_PLANS, FakeAccount, FakeConfig, FakeOrg, FakeSite, HOSTILE_LABEL, PagingMode, demo_token, fake_uuid,
+    DEMO_PLANS, FakeAccount, FakeConfig, FakeOrg, FakeSite, HOSTILE_LABEL, PagingMode, demo_token,
+    fake_uuid,
 };
 pub use server::FakeServer;
 pub use traffic::{ENVIRONMENTS, STEADY_SITES, is_spotty, traffic_for};

@@ -17,7 +17,9 @@ fn writer() -> csv::Writer<Vec<u8>> {
 
 fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
     // Writing to memory cannot fail.
-    writer.into_inner().expect("an in-memory CSV writer flushes")
+    writer
+        .into_inner()
+        .expect("an in-memory CSV writer flushes")
 }
 
 fn value(v: Option<DayValue>) -> String {
@@ -138,7 +140,9 @@ mod tests {
         let sites = testutil::sites();
         let bytes = traffic(&sites);
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("account,site_id,site,label,plan,environment,date,timestamp,visits,"));
+        assert!(
+            text.starts_with("account,site_id,site,label,plan,environment,date,timestamp,visits,")
+        );
         assert!(text.ends_with("\r\n"));
         let (header, rows) = read(&bytes);
         assert_eq!(header, traffic_header());
@@ -184,14 +188,20 @@ mod tests {
                 status,
             },
         };
-        let rows = [row("z", Some(20), Status::ProjectedOver), row("a", None, Status::Unknown)];
+        let rows = [
+            row("z", Some(20), Status::ProjectedOver),
+            row("a", None, Status::Unknown),
+        ];
         let (header, got) = read(&usage(&rows));
         assert_eq!(header, USAGE_HEADER);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0][2], "z");
         assert_eq!(got[0][3], HOSTILE_LABEL);
         assert_eq!(got[0][4], "Basic, old");
-        assert_eq!(&got[0][5..11], ["20", "10", "30", "150", "1", "projected-over"]);
+        assert_eq!(
+            &got[0][5..11],
+            ["20", "10", "30", "150", "1", "projected-over"]
+        );
         assert_eq!(&got[1][5..11], ["", "10", "30", "", "", "unknown"]);
     }
 

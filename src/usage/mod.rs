@@ -145,7 +145,11 @@ impl Usage {
     pub fn projected_share(&self) -> Option<f64> {
         let allowance = self.allowance?;
         Some(if allowance == 0 {
-            if self.projected == 0 { 0.0 } else { f64::INFINITY }
+            if self.projected == 0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
         } else {
             self.projected as f64 / allowance as f64
         })
@@ -386,7 +390,11 @@ mod tests {
         assert_eq!((u.days_left, u.average_days), (31, 7));
         assert_eq!(u.projected, 31 * 700);
         assert_eq!(u.status, Status::ProjectedOver);
-        assert_eq!(u.months_over, Some(1), "November: 30 × 700 = 21,000 > 20,000");
+        assert_eq!(
+            u.months_over,
+            Some(1),
+            "November: 30 × 700 = 21,000 > 20,000"
+        );
 
         // 2025-12-02: one complete December day (2,000) is all the average uses.
         let today = date(2025, 12, 2);
@@ -446,7 +454,13 @@ mod tests {
         // One visit more a day and the same month is projected over, then over.
         let today = date(2026, 1, 31);
         let busy = |_| 1_034;
-        let u = compute(&months_of(today, busy), &days_before(today, 8, busy), Some(31_000), today, 0.8);
+        let u = compute(
+            &months_of(today, busy),
+            &days_before(today, 8, busy),
+            Some(31_000),
+            today,
+            0.8,
+        );
         assert_eq!(u.status, Status::Over, "30 × 1,034 = 31,020");
     }
 
@@ -461,7 +475,10 @@ mod tests {
             DEFAULT_WATCH,
         );
         assert_eq!(u.status, Status::Unknown);
-        assert_eq!((u.allowance, u.months_over, u.projected_percent()), (None, None, None));
+        assert_eq!(
+            (u.allowance, u.months_over, u.projected_percent()),
+            (None, None, None)
+        );
         assert_eq!(u.month_to_date, 140, "the numbers are still shown");
     }
 
@@ -477,7 +494,11 @@ mod tests {
             day(date(2026, 3, 1), 9_000),
         ];
         let u = compute(&monthly, &[], Some(5_000), today, DEFAULT_WATCH);
-        assert_eq!(u.months_over, Some(1), "January only; February is at, not over");
+        assert_eq!(
+            u.months_over,
+            Some(1),
+            "January only; February is at, not over"
+        );
         assert_eq!(u.status, Status::Over);
         // January: no complete month of this year yet.
         let u = compute(&monthly, &[], Some(1), date(2026, 1, 20), DEFAULT_WATCH);
@@ -489,7 +510,8 @@ mod tests {
         let today = date(2025, 11, 15);
         let flat = |_| 1_000;
         let (m, d) = (months_of(today, flat), days_before(today, 8, flat));
-        let status = |allowance: u64, watch: f64| compute(&m, &d, Some(allowance), today, watch).status;
+        let status =
+            |allowance: u64, watch: f64| compute(&m, &d, Some(allowance), today, watch).status;
         // Month-to-date 14,000, projected 30,000.
         assert_eq!(status(13_999, 0.8), Status::Over);
         assert_eq!(status(14_000, 0.8), Status::ProjectedOver);
@@ -500,7 +522,10 @@ mod tests {
         assert_eq!(status(37_501, 0.5), Status::Watch);
         assert_eq!(status(0, 0.8), Status::Over);
         let quiet = compute(&[], &[], Some(0), today, 0.8);
-        assert_eq!((quiet.status, quiet.projected_share()), (Status::Ok, Some(0.0)));
+        assert_eq!(
+            (quiet.status, quiet.projected_share()),
+            (Status::Ok, Some(0.0))
+        );
     }
 
     #[test]
@@ -590,7 +615,10 @@ mod tests {
                 let got = u.status;
                 if name == "gamma-site-2" && today.day() == 1 {
                     // The 1st projects last month's pace over this month's length.
-                    assert!(got == Status::ProjectedOver || got == Status::Watch, "{today} {name}: {u:?}");
+                    assert!(
+                        got == Status::ProjectedOver || got == Status::Watch,
+                        "{today} {name}: {u:?}"
+                    );
                 } else {
                     assert_eq!(got, want, "{today} {name}: {u:?}");
                 }

@@ -86,7 +86,9 @@ pub fn table(rows: &[SiteUsage], info: &ReportInfo) -> String {
     }
     let _ = writeln!(out, "{PROJECTION_NOTE}");
     if rows.iter().any(|r| r.usage.status == Status::Unknown) {
-        out.push_str("unknown: no allowance for the site's plan or the site in the allowances file\n");
+        out.push_str(
+            "unknown: no allowance for the site's plan or the site in the allowances file\n",
+        );
     }
     out
 }
@@ -270,22 +272,38 @@ mod tests {
     #[test]
     fn table_says_how_the_projection_is_made_and_shows_unknown_as_dash() {
         let text = table(
-            &[row("a", "A", Some(2_000), Status::ProjectedOver), row("b\nx", "B", None, Status::Unknown)],
+            &[
+                row("a", "A", Some(2_000), Status::ProjectedOver),
+                row("b\nx", "B", None, Status::Unknown),
+            ],
             &info(),
         );
-        assert!(text.starts_with("Plan usage for 2025-11 (UTC), as of 2025-11-18; watch at 87.5%"), "{text}");
+        assert!(
+            text.starts_with("Plan usage for 2025-11 (UTC), as of 2025-11-18; watch at 87.5%"),
+            "{text}"
+        );
         assert!(text.contains(PROJECTION_NOTE), "{text}");
         assert!(text.contains("Months over 2025"), "{text}");
-        assert!(text.contains("125.0%") && text.contains("projected-over"), "{text}");
+        assert!(
+            text.contains("125.0%") && text.contains("projected-over"),
+            "{text}"
+        );
         assert!(text.contains("b\\nx"), "labels are sanitized: {text}");
         let unknown = text.lines().find(|l| l.contains("b\\nx")).unwrap();
-        assert_eq!(unknown.matches(" - ").count(), 3, "allowance, %, months over: {unknown}");
+        assert_eq!(
+            unknown.matches(" - ").count(),
+            3,
+            "allowance, %, months over: {unknown}"
+        );
         assert!(!unknown.contains(" 0 "), "{unknown}");
     }
 
     #[test]
     fn json_keeps_order_and_nulls() {
-        let rows = [row("z", "Z", Some(2_000), Status::Over), row("a", "A", None, Status::Unknown)];
+        let rows = [
+            row("z", "Z", Some(2_000), Status::Over),
+            row("a", "A", None, Status::Unknown),
+        ];
         let v: serde_json::Value = serde_json::from_str(&json(&rows, &info())).unwrap();
         assert_eq!(v["month"], "2025-11");
         assert_eq!(v["date"], "2025-11-18");
@@ -336,7 +354,10 @@ mod tests {
         assert_eq!(of("pantheon_visits_allowance_monthly", "b"), None);
         assert_eq!(of("pantheon_months_over_allowance_this_year", "b"), None);
         // Series order within each family.
-        let first = samples.iter().find(|s| s.name == "pantheon_visits_month_to_date").unwrap();
+        let first = samples
+            .iter()
+            .find(|s| s.name == "pantheon_visits_month_to_date")
+            .unwrap();
         assert_eq!(first.label("name"), "a");
     }
 }
