@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
             [CompletionResult]::new('sites', 'sites', [CompletionResultType]::ParameterValue, 'List every site each machine token can see')
             [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Fetch daily traffic metrics for some or all sites')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the Prometheus exporter')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Month-to-date visits of each site against its plan''s allowance, projected to the month''s end; most at risk first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (one per command) into DIR')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -86,8 +87,8 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
             [CompletionResult]::new('--no-timestamps', '--no-timestamps', [CompletionResultType]::ParameterName, 'Only the newest day, no timestamps (for node_exporter''s textfile collector); prom only')
             [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log every API request and response to stderr (secrets redacted)')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Run against the built-in fake Pantheon API with demo accounts (no token needed)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -109,6 +110,33 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
             [CompletionResult]::new('--remote-write-queue-batches', '--remote-write-queue-batches', [CompletionResultType]::ParameterName, 'Remote-write batches kept per URL while it is slow or down (2000 samples each); beyond, the oldest batch is dropped')
             [CompletionResult]::new('--remote-write-batch-samples', '--remote-write-batch-samples', [CompletionResultType]::ParameterName, 'Samples per remote-write request')
             [CompletionResult]::new('--remote-write-max-backoff', '--remote-write-max-backoff', [CompletionResultType]::ParameterName, 'Longest wait between remote-write retries')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the Pantheon API')
+            [CompletionResult]::new('--tokens-file', '--tokens-file', [CompletionResultType]::ParameterName, 'File of machine tokens, one per line (blank lines and # comments ignored)')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Site environment whose traffic is read')
+            [CompletionResult]::new('--org-id', '--org-id', [CompletionResultType]::ParameterName, 'Only the sites of this organization (UUID)')
+            [CompletionResult]::new('--site-limit', '--site-limit', [CompletionResultType]::ParameterName, 'At most this many sites in all (0 = no limit)')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'API requests in flight at once, across all accounts')
+            [CompletionResult]::new('--max-rps', '--max-rps', [CompletionResultType]::ParameterName, 'Cap on API request starts per second (0 = no cap)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one whole API request (e.g. 30s, 2m)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format on stderr')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level or filter (error, warn, info, debug, trace, or a RUST_LOG-style filter)')
+            [CompletionResult]::new('--retry-base', '--retry-base', [CompletionResultType]::ParameterName, 'First retry backoff step (tests shorten it)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log every API request and response to stderr (secrets redacted)')
+            [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Run against the built-in fake Pantheon API with demo accounts (no token needed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pantheon-metrics;usage' {
+            [CompletionResult]::new('--allowances', '--allowances', [CompletionResultType]::ParameterName, 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo''s own')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--watch-threshold', '--watch-threshold', [CompletionResultType]::ParameterName, 'A site whose projection reaches this share of its allowance is on watch (percent)')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit with code 4 when any site is at or past this status')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file atomically instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file atomically instead of stdout')
+            [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'The report''s date (YYYY-MM-DD, UTC) instead of today (tests pin it)')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the Pantheon API')
             [CompletionResult]::new('--tokens-file', '--tokens-file', [CompletionResultType]::ParameterName, 'File of machine tokens, one per line (blank lines and # comments ignored)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Site environment whose traffic is read')
@@ -172,6 +200,7 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
             [CompletionResult]::new('sites', 'sites', [CompletionResultType]::ParameterValue, 'List every site each machine token can see')
             [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Fetch daily traffic metrics for some or all sites')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the Prometheus exporter')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Month-to-date visits of each site against its plan''s allowance, projected to the month''s end; most at risk first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (one per command) into DIR')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -184,6 +213,9 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
             break
         }
         'pantheon-metrics;help;serve' {
+            break
+        }
+        'pantheon-metrics;help;usage' {
             break
         }
         'pantheon-metrics;help;completions' {

@@ -34,6 +34,9 @@ _pantheon__metrics() {
             pantheon__metrics,sites)
                 cmd="pantheon__metrics__subcmd__sites"
                 ;;
+            pantheon__metrics,usage)
+                cmd="pantheon__metrics__subcmd__usage"
+                ;;
             pantheon__metrics__subcmd__help,completions)
                 cmd="pantheon__metrics__subcmd__help__subcmd__completions"
                 ;;
@@ -52,6 +55,9 @@ _pantheon__metrics() {
             pantheon__metrics__subcmd__help,sites)
                 cmd="pantheon__metrics__subcmd__help__subcmd__sites"
                 ;;
+            pantheon__metrics__subcmd__help,usage)
+                cmd="pantheon__metrics__subcmd__help__subcmd__usage"
+                ;;
             *)
                 ;;
         esac
@@ -59,7 +65,7 @@ _pantheon__metrics() {
 
     case "${cmd}" in
         pantheon__metrics)
-            opts="-h -V --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version sites fetch serve completions man help"
+            opts="-h -V --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version sites fetch serve usage completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,7 +192,7 @@ _pantheon__metrics() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json prom openmetrics" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json prom openmetrics csv" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -249,7 +255,7 @@ _pantheon__metrics() {
             return 0
             ;;
         pantheon__subcmd__metrics__subcmd__help)
-            opts="sites fetch serve completions man help"
+            opts="sites fetch serve usage completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +339,20 @@ _pantheon__metrics() {
             return 0
             ;;
         pantheon__subcmd__metrics__subcmd__help__subcmd__sites)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pantheon__subcmd__metrics__subcmd__help__subcmd__usage)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -535,6 +555,92 @@ _pantheon__metrics() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tokens-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --org-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --site-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-rps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pantheon__subcmd__metrics__subcmd__usage)
+            opts="-o -h -V --allowances --format --watch-threshold --fail-on --output --today --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --allowances)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prom csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --watch-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "over projected-over watch" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --today)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --api-url)

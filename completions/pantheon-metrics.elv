@@ -38,6 +38,7 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
             cand sites 'List every site each machine token can see'
             cand fetch 'Fetch daily traffic metrics for some or all sites'
             cand serve 'Run the Prometheus exporter'
+            cand usage 'Month-to-date visits of each site against its plan''s allowance, projected to the month''s end; most at risk first'
             cand completions 'Print shell completions'
             cand man 'Write man pages (one per command) into DIR'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -81,8 +82,8 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
             cand --no-timestamps 'Only the newest day, no timestamps (for node_exporter''s textfile collector); prom only'
             cand --debug 'Log every API request and response to stderr (secrets redacted)'
             cand --demo 'Run against the built-in fake Pantheon API with demo accounts (no token needed)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -103,6 +104,32 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
             cand --remote-write-queue-batches 'Remote-write batches kept per URL while it is slow or down (2000 samples each); beyond, the oldest batch is dropped'
             cand --remote-write-batch-samples 'Samples per remote-write request'
             cand --remote-write-max-backoff 'Longest wait between remote-write retries'
+            cand --api-url 'Base URL of the Pantheon API'
+            cand --tokens-file 'File of machine tokens, one per line (blank lines and # comments ignored)'
+            cand --env 'Site environment whose traffic is read'
+            cand --org-id 'Only the sites of this organization (UUID)'
+            cand --site-limit 'At most this many sites in all (0 = no limit)'
+            cand --concurrency 'API requests in flight at once, across all accounts'
+            cand --max-rps 'Cap on API request starts per second (0 = no cap)'
+            cand --timeout 'Timeout of one whole API request (e.g. 30s, 2m)'
+            cand --log-format 'Log format on stderr'
+            cand --log-level 'Log level or filter (error, warn, info, debug, trace, or a RUST_LOG-style filter)'
+            cand --retry-base 'First retry backoff step (tests shorten it)'
+            cand --debug 'Log every API request and response to stderr (secrets redacted)'
+            cand --demo 'Run against the built-in fake Pantheon API with demo accounts (no token needed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pantheon-metrics;usage'= {
+            cand --allowances 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo''s own'
+            cand --format 'format'
+            cand --watch-threshold 'A site whose projection reaches this share of its allowance is on watch (percent)'
+            cand --fail-on 'Exit with code 4 when any site is at or past this status'
+            cand -o 'Write to this file atomically instead of stdout'
+            cand --output 'Write to this file atomically instead of stdout'
+            cand --today 'The report''s date (YYYY-MM-DD, UTC) instead of today (tests pin it)'
             cand --api-url 'Base URL of the Pantheon API'
             cand --tokens-file 'File of machine tokens, one per line (blank lines and # comments ignored)'
             cand --env 'Site environment whose traffic is read'
@@ -163,6 +190,7 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
             cand sites 'List every site each machine token can see'
             cand fetch 'Fetch daily traffic metrics for some or all sites'
             cand serve 'Run the Prometheus exporter'
+            cand usage 'Month-to-date visits of each site against its plan''s allowance, projected to the month''s end; most at risk first'
             cand completions 'Print shell completions'
             cand man 'Write man pages (one per command) into DIR'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -172,6 +200,8 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
         &'pantheon-metrics;help;fetch'= {
         }
         &'pantheon-metrics;help;serve'= {
+        }
+        &'pantheon-metrics;help;usage'= {
         }
         &'pantheon-metrics;help;completions'= {
         }

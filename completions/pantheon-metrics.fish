@@ -43,6 +43,7 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -s V -l 
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "sites" -d 'List every site each machine token can see'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "fetch" -d 'Fetch daily traffic metrics for some or all sites'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "serve" -d 'Run the Prometheus exporter'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "usage" -d 'Month-to-date visits of each site against its plan\'s allowance, projected to the month\'s end; most at risk first'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "man" -d 'Write man pages (one per command) into DIR'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -68,7 +69,8 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -l format -r -f -a "table\t''
 json\t''
 prom\t''
-openmetrics\t''"
+openmetrics\t''
+csv\t'RFC 4180, one row per site and day'"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -s o -l output -d 'Write to this file atomically instead of stdout' -r -F
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -l api-url -d 'Base URL of the Pantheon API' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -l tokens-file -d 'File of machine tokens, one per line (blank lines and # comments ignored)' -r -F
@@ -85,7 +87,7 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -l no-timestamps -d 'Only the newest day, no timestamps (for node_exporter\'s textfile collector); prom only'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -l debug -d 'Log every API request and response to stderr (secrets redacted)'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -l demo -d 'Run against the built-in fake Pantheon API with demo accounts (no token needed)'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -s h -l help -d 'Print help'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand fetch" -s V -l version -d 'Print version'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l listen -d 'Address to listen on' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l port -d 'Shorthand for --listen 0.0.0.0:N' -r
@@ -121,6 +123,33 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l demo -d 'Run against the built-in fake Pantheon API with demo accounts (no token needed)'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l allowances -d 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo\'s own' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l format -r -f -a "table\t''
+json\t''
+prom\t''
+csv\t'RFC 4180, one row per site'"
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l watch-threshold -d 'A site whose projection reaches this share of its allowance is on watch (percent)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l fail-on -d 'Exit with code 4 when any site is at or past this status' -r -f -a "over\t'Month-to-date visits above the allowance'
+projected-over\t'The projection above the allowance (or worse)'
+watch\t'The projection at or above the watch threshold (or worse)'"
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -s o -l output -d 'Write to this file atomically instead of stdout' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l today -d 'The report\'s date (YYYY-MM-DD, UTC) instead of today (tests pin it)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l api-url -d 'Base URL of the Pantheon API' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l tokens-file -d 'File of machine tokens, one per line (blank lines and # comments ignored)' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l env -d 'Site environment whose traffic is read' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l org-id -d 'Only the sites of this organization (UUID)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l site-limit -d 'At most this many sites in all (0 = no limit)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l concurrency -d 'API requests in flight at once, across all accounts' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l max-rps -d 'Cap on API request starts per second (0 = no cap)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l timeout -d 'Timeout of one whole API request (e.g. 30s, 2m)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l log-level -d 'Log level or filter (error, warn, info, debug, trace, or a RUST_LOG-style filter)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l retry-base -d 'First retry backoff step (tests shorten it)' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l debug -d 'Log every API request and response to stderr (secrets redacted)'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l demo -d 'Run against the built-in fake Pantheon API with demo accounts (no token needed)'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -s V -l version -d 'Print version'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand completions" -l api-url -d 'Base URL of the Pantheon API' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand completions" -l tokens-file -d 'File of machine tokens, one per line (blank lines and # comments ignored)' -r -F
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand completions" -l env -d 'Site environment whose traffic is read' -r
@@ -153,9 +182,10 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand man" -
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand man" -l demo -d 'Run against the built-in fake Pantheon API with demo accounts (no token needed)'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand man" -s h -l help -d 'Print help'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand man" -s V -l version -d 'Print version'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve completions man help" -f -a "sites" -d 'List every site each machine token can see'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve completions man help" -f -a "fetch" -d 'Fetch daily traffic metrics for some or all sites'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve completions man help" -f -a "serve" -d 'Run the Prometheus exporter'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve completions man help" -f -a "man" -d 'Write man pages (one per command) into DIR'
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "sites" -d 'List every site each machine token can see'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "fetch" -d 'Fetch daily traffic metrics for some or all sites'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "serve" -d 'Run the Prometheus exporter'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "usage" -d 'Month-to-date visits of each site against its plan\'s allowance, projected to the month\'s end; most at risk first'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "man" -d 'Write man pages (one per command) into DIR'
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand help; and not __fish_seen_subcommand_from sites fetch serve usage completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -24,7 +24,7 @@ use crate::serve::{HistoryMode, Shard};
     after_help = "Machine tokens come from PANTHEON_MACHINE_TOKENS (whitespace separated) or \
     --tokens-file / PANTHEON_MACHINE_TOKENS_FILE (one per line), never from the command line.\n\
     Exit codes: 0 all good, 1 nothing could be fetched, 2 usage or configuration error, \
-    3 partial (some accounts or sites failed)."
+    3 partial (some accounts or sites failed), 4 `usage --fail-on` threshold reached."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -106,6 +106,9 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Run the Prometheus exporter.
     Serve(ServeArgs),
+    /// Month-to-date visits of each site against its plan's allowance, projected to the
+    /// month's end; most at risk first.
+    Usage(UsageArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -155,6 +158,71 @@ pub enum FetchFormat {
     Prom,
     #[value(name = "openmetrics")]
     OpenMetrics,
+    /// RFC 4180, one row per site and day.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "projected = month-to-date + average of the last 7 complete days of \
+    the month x days left (calendar month, UTC).\n\
+    Exit codes: as every command, plus 4 when --fail-on is given and some site is at or past \
+    that status (4 wins over 3)."
+)]
+pub struct UsageArgs {
+    /// Site names or UUIDs; none means every visible site.
+    #[arg(value_name = "SITE")]
+    pub sites: Vec<String>,
+    /// Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml).
+    /// With --demo and no file, the demo's own.
+    #[arg(long, env = "PANTHEON_ALLOWANCES_FILE", value_name = "PATH")]
+    pub allowances: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = UsageFormat::Table)]
+    pub format: UsageFormat,
+    /// A site whose projection reaches this share of its allowance is on watch (percent).
+    #[arg(long, default_value = "80", value_name = "PERCENT", value_parser = parse_percent)]
+    pub watch_threshold: f64,
+    /// Exit with code 4 when any site is at or past this status.
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub fail_on: Option<FailOn>,
+    /// Write to this file atomically instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// The report's date (YYYY-MM-DD, UTC) instead of today (tests pin it).
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub today: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageFormat {
+    Table,
+    Json,
+    Prom,
+    /// RFC 4180, one row per site.
+    Csv,
+}
+
+/// The statuses `--fail-on` takes, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Month-to-date visits above the allowance.
+    Over,
+    /// The projection above the allowance (or worse).
+    ProjectedOver,
+    /// The projection at or above the watch threshold (or worse).
+    Watch,
+}
+
+/// A percentage such as `80`, `87.5` or `80%`, above 0 and at most 1000, as a share.
+fn parse_percent(value: &str) -> Result<f64, String> {
+    let number = value.trim().trim_end_matches('%');
+    let p: f64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a percentage"))?;
+    if !p.is_finite() || p <= 0.0 || p > 1000.0 {
+        return Err("must be above 0 and at most 1000 (percent)".into());
+    }
+    Ok(p / 100.0)
 }
 
 #[derive(Debug, Args)]
@@ -367,7 +435,7 @@ impl FetchArgs {
 }
 
 /// The environment variables the command line reads.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "PANTHEON_API_URL",
     "PANTHEON_MACHINE_TOKENS_FILE",
     "PANTHEON_ENV",
@@ -375,6 +443,7 @@ pub const ENV_VARS: [&str; 7] = [
     "SITE_LIMIT",
     "REFRESH_INTERVAL",
     "LOG_LEVEL",
+    "PANTHEON_ALLOWANCES_FILE",
 ];
 
 /// Treats our environment variables set to an empty value as unset, as the reference

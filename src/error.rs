@@ -18,6 +18,8 @@ pub enum Exit {
     Usage = 2,
     /// Some accounts or sites failed; output was written for the rest.
     Partial = 3,
+    /// `usage --fail-on`: some site is at or past the given status (wins over `Partial`).
+    Threshold = 4,
 }
 
 impl From<Exit> for ExitCode {

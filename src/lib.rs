@@ -4,6 +4,7 @@
 //! The data path runs tokens → accounts → discovery → traffic fetch → store → render →
 //! output; each step is one module here, and every subcommand calls the same steps.
 
+pub mod allowances;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -23,3 +24,4 @@ pub mod render;
 pub mod serve;
 pub mod store;
 pub mod traffic;
+pub mod usage;

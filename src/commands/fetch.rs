@@ -75,6 +75,7 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
         FetchFormat::Json => render::json::traffic(&fetched).into_bytes(),
         FetchFormat::Prom => render::prometheus(&fetched, args.no_timestamps),
         FetchFormat::OpenMetrics => render::openmetrics(&fetched),
+        FetchFormat::Csv => render::csv::traffic(&fetched),
     };
     if fetched.is_empty() && failed > 0 {
         // Keep an existing output file: an empty one would hide every metric.
@@ -94,7 +95,7 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn progress_bar(len: usize) -> ProgressBar {
+pub(super) fn progress_bar(len: usize) -> ProgressBar {
     if len <= 1 || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -120,7 +121,7 @@ fn is_uuid(s: &str) -> bool {
 /// Resolves named sites without walking any list: a UUID as is, a name through
 /// `/site-names/{name}`, then the site object from `/sites/{id}`, trying each account in
 /// turn. Returns the targets and the number of names that failed.
-async fn resolve_named(
+pub(super) async fn resolve_named(
     client: &Client,
     accounts: &[Arc<Account>],
     names: &[String],

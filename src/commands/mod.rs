@@ -5,6 +5,7 @@
 mod fetch;
 mod serve;
 mod sites;
+mod usage;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sites(args) => sites::run(&cli.global, args).await,
         Command::Fetch(args) => fetch::run(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::Usage(args) => usage::run(&cli.global, args).await,
     }
 }
 

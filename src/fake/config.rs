@@ -145,6 +145,16 @@ impl Default for FakeConfig {
     }
 }
 
+/// The plan names (`plan_name`) of the demo's sites, with the `service_level` each goes
+/// with (what a site without `plan_name` reports instead).
+pub const DEMO_PLANS: [(&str, &str); 5] = [
+    ("Sandbox", "free"),
+    ("Basic", "basic"),
+    ("Performance Small", "pro"),
+    ("Performance Medium", "business"),
+    ("Elite", "elite"),
+];
+
 /// The hostile label of the demo site `ada-best-blog`: quotes, a backslash, markup, a
 /// newline and non-ASCII, to prove every renderer escapes labels.
 pub const HOSTILE_LABEL: &str = "Ada's \"Best\" <script>alert(1)</script> \\ blog\nCafé ☕";
@@ -164,13 +174,7 @@ impl FakeConfig {
             id
         };
         let frameworks = ["wordpress", "drupal8", "drupal", "wordpress_network"];
-        let plans = [
-            ("Sandbox", "free"),
-            ("Basic", "basic"),
-            ("Performance Small", "pro"),
-            ("Performance Medium", "business"),
-            ("Elite", "elite"),
-        ];
+        let plans = DEMO_PLANS;
         let regions = [
             "us-central1",
             "europe-west4",

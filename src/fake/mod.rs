@@ -26,10 +26,11 @@ mod tests;
 use std::time::{Duration, Instant};
 
 pub use config::{
-    FakeAccount, FakeConfig, FakeOrg, FakeSite, HOSTILE_LABEL, PagingMode, demo_token, fake_uuid,
+    DEMO_PLANS, FakeAccount, FakeConfig, FakeOrg, FakeSite, HOSTILE_LABEL, PagingMode, demo_token,
+    fake_uuid,
 };
 pub use server::FakeServer;
-pub use traffic::{ENVIRONMENTS, is_spotty, traffic_for};
+pub use traffic::{ENVIRONMENTS, STEADY_SITES, is_spotty, traffic_for};
 
 /// Which endpoint a request addressed; used by fault rules and the request log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -36,6 +36,52 @@ fn unit(bytes: &[u8]) -> f64 {
     f64::from(u32::from_be_bytes(b)) / f64::from(u32::MAX)
 }
 
+/// The demo sites with steady live traffic, and their pace: each day of a month with `D`
+/// days brings `round(pace / (D - 0.5))` visits, so a month brings a little more than
+/// `pace`, yet the month's last complete day still leaves its total at or below `pace`.
+/// With the demo's allowances (`src/usage/demo-allowances.yml`) this puts one site over,
+/// one projected over, one on watch and one at ok on every day but the 1st of a month.
+pub const STEADY_SITES: [(&str, u64); 4] = [
+    ("gamma-site-1", 60_000),
+    ("gamma-site-2", 30_000),
+    ("gamma-site-3", 27_000),
+    ("gamma-site-4", 12_000),
+];
+
+/// The pace of a steady site (see [`STEADY_SITES`]).
+fn steady_pace(site_id: &str) -> Option<u64> {
+    static IDS: std::sync::OnceLock<Vec<(String, u64)>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        STEADY_SITES
+            .iter()
+            .map(|(name, pace)| (super::fake_uuid(&format!("site:{name}")), *pace))
+            .collect()
+    })
+    .iter()
+    .find(|(id, _)| id == site_id)
+    .map(|(_, pace)| *pace)
+}
+
+/// A steady site's live day: the same visits every day of a month, two pages per visit,
+/// 60% of them from the cache.
+fn steady_day(pace: u64, ts: i64) -> Day {
+    let days = chrono::DateTime::from_timestamp(ts, 0).map_or(30, |t| {
+        let first = t.date_naive().with_day(1).expect("day 1 exists");
+        let next = first + chrono::Months::new(1);
+        (next - first).num_days()
+    });
+    let visits = (pace as f64 / (days as f64 - 0.5)).round() as u64;
+    let pages = visits * 2;
+    let hits = pages * 3 / 5;
+    Day {
+        timestamp: ts,
+        visits,
+        pages_served: pages,
+        cache_hits: hits,
+        cache_misses: pages - hits,
+    }
+}
+
 /// Deterministic traffic: the same (site id, env, day) always gives the same numbers, with
 /// hits + misses == pages_served, and some days with pages_served == 0 for some sites.
 ///
@@ -43,6 +89,11 @@ fn unit(bytes: &[u8]) -> f64 {
 pub fn traffic_for(site_id: &str, env: &str, day_start_ts: i64) -> Day {
     let ts = day_start(day_start_ts);
     let day_index = ts.div_euclid(DAY_SECONDS);
+    if env == "live" {
+        if let Some(pace) = steady_pace(site_id) {
+            return steady_day(pace, ts);
+        }
+    }
     let p = profile(site_id);
     let zero = Day {
         timestamp: ts,

@@ -7,13 +7,15 @@
 //!   [`SiteFragments`] (its sample lines per family), which [`assemble`] stitches together
 //!   under the family headers; the exporter concatenates fragments into its own chunks.
 //! - [`format`]: which exposition format, and which days carry timestamps.
-//! - [`json`] and [`table`]: the `fetch` and `sites` command outputs.
+//! - [`json`] and [`table`]: the `fetch` and `sites` command outputs; [`csv`]: `fetch` and
+//!   `usage` for spreadsheets.
 //! - [`html`]: escaping for the summary page.
 //!
 //! Every whole-output function takes sites in any order and puts them in series order
 //! ([`crate::model::sort_series`]), so output is deterministic whatever order discovery or
 //! fetching finished in.
 
+pub mod csv;
 pub mod families;
 pub mod format;
 pub mod html;

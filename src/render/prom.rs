@@ -246,7 +246,7 @@ fn help_escape(b: u8, format: Format) -> Option<&'static [u8]> {
 }
 
 /// `{account="…",label="…",name="…",plan="…"}` with escaped values.
-fn write_labels(out: &mut Vec<u8>, account: &str, site: &Site) {
+pub(crate) fn write_labels(out: &mut Vec<u8>, account: &str, site: &Site) {
     let pairs = [
         ("account", account),
         ("label", site.label.as_str()),
@@ -295,7 +295,7 @@ fn write_i64(out: &mut Vec<u8>, v: i64) {
 
 /// Shortest round-tripping decimal without exponent; integral values without `.0`
 /// (`3.86`, `100`).
-fn write_f64(out: &mut Vec<u8>, v: f64) {
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
     if !v.is_finite() {
         out.extend_from_slice(match v {
             v if v.is_nan() => b"NaN",
