@@ -7,6 +7,7 @@ use futures::future::join_all;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{FetchArgs, FetchFormat, GlobalArgs};
+use crate::context::Context;
 use crate::discovery::{self, Found};
 use crate::error::{Exit, UsageError};
 use crate::model::{AccountSite, Day, SiteTraffic};
@@ -21,13 +22,7 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
     args.validate().map_err(UsageError)?;
     let ctx = context(global).await?;
 
-    let (targets, mut failed) = if args.sites.is_empty() {
-        let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery, None).await;
-        let failed = found.failures();
-        (found.sites, failed)
-    } else {
-        resolve_named(&ctx.client, &ctx.accounts, &args.sites).await
-    };
+    let (targets, mut failed) = select_sites(&ctx, &args.sites).await;
 
     // Every site at once: the client's --concurrency bound is the only limit.
     let bar = progress_bar(targets.len());
@@ -95,6 +90,19 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Exit> {
     })
 }
 
+/// The sites a command works on: the named ones (resolved without walking any list), or
+/// every site discovered when none is named; and how many accounts, organizations or names
+/// failed on the way.
+pub(super) async fn select_sites(ctx: &Context, names: &[String]) -> (Vec<Found>, usize) {
+    if names.is_empty() {
+        let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery, None).await;
+        let failed = found.failures();
+        (found.sites, failed)
+    } else {
+        resolve_named(&ctx.client, &ctx.accounts, names).await
+    }
+}
+
 pub(super) fn progress_bar(len: usize) -> ProgressBar {
     if len <= 1 || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -121,7 +129,7 @@ fn is_uuid(s: &str) -> bool {
 /// Resolves named sites without walking any list: a UUID as is, a name through
 /// `/site-names/{name}`, then the site object from `/sites/{id}`, trying each account in
 /// turn. Returns the targets and the number of names that failed.
-pub(super) async fn resolve_named(
+async fn resolve_named(
     client: &Client,
     accounts: &[Arc<Account>],
     names: &[String],

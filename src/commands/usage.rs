@@ -7,7 +7,6 @@ use futures::future::join_all;
 
 use crate::allowances::Allowances;
 use crate::cli::{FailOn, GlobalArgs, UsageArgs, UsageFormat};
-use crate::discovery;
 use crate::error::{Exit, UsageError};
 use crate::output::{write_atomic, write_stdout};
 use crate::render;
@@ -15,7 +14,7 @@ use crate::traffic;
 use crate::usage::{self, SiteUsage, Status, report};
 
 use super::context;
-use super::fetch::{progress_bar, resolve_named};
+use super::fetch::{progress_bar, select_sites};
 
 impl From<FailOn> for Status {
     fn from(f: FailOn) -> Status {
@@ -46,13 +45,7 @@ pub async fn run(global: &GlobalArgs, args: UsageArgs) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let ctx = context(global).await?;
 
-    let (targets, mut failed) = if args.sites.is_empty() {
-        let found = discovery::discover(&ctx.client, &ctx.accounts, &ctx.discovery, None).await;
-        let failed = found.failures();
-        (found.sites, failed)
-    } else {
-        resolve_named(&ctx.client, &ctx.accounts, &args.sites).await
-    };
+    let (targets, mut failed) = select_sites(&ctx, &args.sites).await;
 
     // Both series of every site at once: the client's --concurrency is the only bound.
     let (monthly, daily) = usage::durations();
