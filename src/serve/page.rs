@@ -4,15 +4,18 @@
 
 use std::fmt::Write;
 
+use super::settings::PlanUsage;
 use super::{Shared, lock};
 use crate::model::format_rfc3339;
 use crate::render::html::escape;
+use crate::store::SiteEntry;
+use crate::usage::{self, Status};
 
 pub fn render(shared: &Shared) -> String {
     let s = &shared.settings;
     let mut out = String::with_capacity(16 * 1024);
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pantheon-metrics</title>\n");
-    out.push_str("<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.down{color:#b00}.up{color:#070}</style>\n");
+    out.push_str("<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.down{color:#b00}.up{color:#070}.warn{color:#a60}td.n{text-align:right}</style>\n");
     out.push_str("</head><body>\n<h1>pantheon-metrics exporter</h1>\n");
     let _ = writeln!(
         out,
@@ -56,6 +59,9 @@ pub fn render(shared: &Shared) -> String {
 
     // Only the snapshot is taken under the lock; the rows are written after it is released.
     let sites = lock(&shared.store).snapshot().sites;
+    if let Some(plan) = &s.usage {
+        plan_usage(&mut out, &sites, plan);
+    }
     let _ = writeln!(out, "<h2>Sites ({})</h2>", sites.len());
     out.push_str("<table><tr><th>account</th><th>name</th><th>label</th><th>plan</th><th>days held</th><th>last refresh</th><th>state</th><th>last error</th></tr>\n");
     let now = shared.clock.now();
@@ -86,4 +92,59 @@ pub fn render(shared: &Shared) -> String {
     }
     out.push_str("</table>\n</body></html>\n");
     out
+}
+
+/// The plan-usage table: every site whose monthly series is held, most at risk first
+/// (projected share of its allowance; unknown allowances last), from the snapshot.
+fn plan_usage(out: &mut String, sites: &[std::sync::Arc<SiteEntry>], plan: &PlanUsage) {
+    let mut rows = super::usage::rows(sites.iter().map(|e| &**e), plan);
+    usage::sort_by_risk(&mut rows);
+    let waiting = sites.len() - rows.len();
+    let fetched: std::collections::HashMap<&str, i64> = sites
+        .iter()
+        .filter_map(|e| Some((e.site.id.as_str(), e.monthly.as_ref()?.fetched_at)))
+        .collect();
+    let _ = writeln!(out, "<h2>Plan usage ({})</h2>", rows.len());
+    let _ = writeln!(
+        out,
+        "<p>{}; watch at {}% of the allowance. Each site's monthly series is fetched once a day (UTC) with its refresh.{}</p>",
+        escape(usage::PROJECTION_NOTE),
+        (plan.watch * 1000.0).round() / 10.0,
+        if waiting > 0 {
+            format!(" {waiting} site(s) wait for their monthly series.")
+        } else {
+            String::new()
+        }
+    );
+    out.push_str("<table><tr><th>account</th><th>site</th><th>plan</th><th>allowance</th><th>month to date</th><th>projected</th><th>projected %</th><th>months over this year</th><th>status</th><th>as of</th></tr>\n");
+    let dash = || "-".to_string();
+    for row in &rows {
+        let u = &row.usage;
+        let class = match u.status {
+            Status::Over | Status::ProjectedOver => " class=\"down\"",
+            Status::Watch => " class=\"warn\"",
+            Status::Ok => " class=\"up\"",
+            Status::Unknown => "",
+        };
+        let as_of = fetched
+            .get(row.site.id.as_str())
+            .map(|t| format_rfc3339(*t))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{class}>{}</td><td>{}</td></tr>",
+            escape(&row.account),
+            escape(&row.site.name),
+            escape(&row.site.plan),
+            u.allowance.map_or_else(dash, |a| a.to_string()),
+            u.month_to_date,
+            u.projected,
+            u.projected_percent()
+                .map_or_else(dash, |p| format!("{p:.1}%")),
+            u.months_over.map_or_else(dash, |m| m.to_string()),
+            u.status,
+            as_of
+        );
+    }
+    out.push_str("</table>\n");
 }
