@@ -356,6 +356,74 @@ mod tests {
     }
 
     #[test]
+    fn usage_gauges_are_pushed_as_current_values_and_unknowns_not_at_all() {
+        let mut p = Planner::new(2);
+        let now = T * 1000 + 3_600_000;
+        let days: Vec<Day> = (1..=3).rev().map(|k| day(T - k * DAY_SECONDS, 5)).collect();
+        let usage = |allowance: Option<u64>| Usage {
+            allowance,
+            month_to_date: 1_200,
+            projected: 3_100,
+            daily_average: 100.0,
+            average_days: 7,
+            days_left: 19,
+            months_over: allowance.map(|_| 2),
+            status: crate::usage::Status::Ok,
+        };
+        let out = p.update(
+            SiteUpdate {
+                usage: Some(usage(Some(4_000))),
+                ..update(days.clone())
+            },
+            now,
+        );
+        let of = |out: &[SeriesSamples], name: &str| -> Vec<(i64, f64)> {
+            out.iter()
+                .filter(|s| s.labels[0].value == name)
+                .flat_map(|s| s.samples.iter().map(|x| (x.timestamp, x.value)))
+                .collect()
+        };
+        assert_eq!(of(&out, "pantheon_month_to_date_visits"), [(now, 1_200.0)]);
+        assert_eq!(
+            of(&out, "pantheon_month_projected_visits"),
+            [(now, 3_100.0)]
+        );
+        assert_eq!(
+            of(&out, "pantheon_month_allowance_visits"),
+            [(now, 4_000.0)]
+        );
+        assert_eq!(of(&out, "pantheon_allowance_exceeded_months"), [(now, 2.0)]);
+        assert_eq!(visits(&out).last(), Some(&(now, 5.0)), "the same push time");
+        let labels: Vec<&str> = out
+            .iter()
+            .find(|s| s.labels[0].value == "pantheon_month_to_date_visits")
+            .unwrap()
+            .labels
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect();
+        assert_eq!(labels, ["__name__", "account", "label", "name", "plan"]);
+
+        // Unknown allowance: no allowance or months-over sample; time still moves forward.
+        let out = p.update(
+            SiteUpdate {
+                usage: Some(usage(None)),
+                ..update(days.clone())
+            },
+            now,
+        );
+        assert_eq!(
+            of(&out, "pantheon_month_to_date_visits"),
+            [(now + 1, 1_200.0)]
+        );
+        assert!(of(&out, "pantheon_month_allowance_visits").is_empty());
+        assert!(of(&out, "pantheon_allowance_exceeded_months").is_empty());
+        // No usage held (plan usage off, or months not fetched yet): no usage samples.
+        let out = p.update(update(days), now + 5);
+        assert!(of(&out, "pantheon_month_to_date_visits").is_empty());
+    }
+
+    #[test]
     fn zero_days_of_a_site_without_traffic_wait_for_traffic() {
         let mut p = Planner::new(2);
         let now = T * 1000;

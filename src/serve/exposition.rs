@@ -794,6 +794,78 @@ mod tests {
     }
 
     #[test]
+    fn usage_gauges_follow_the_families_and_their_sites_months() {
+        use crate::usage::report;
+        let now = T0 + 3 * DAY_SECONDS;
+        let mut store = store_with(40, 3, now);
+        let month = |visits| Day {
+            timestamp: 1_761_955_200, // 2025-11-01
+            visits,
+            ..Day::default()
+        };
+        store.record_monthly("id-3", &[month(5_000)], now);
+        store.record_monthly("id-30", &[month(7_000)], now);
+        let plan = PlanUsage {
+            allowances: Arc::new(
+                crate::allowances::Allowances::parse("sites:\n  site-003: 6000\n", "a.yml")
+                    .unwrap(),
+            ),
+            watch: 0.8,
+        };
+        let mut r = Renderer::new(HistoryMode::Always, 7200).with_usage(Some(plan.clone()));
+        let expected = |store: &Store| {
+            let mut body = crate::render::prometheus(&as_traffic(store), false);
+            let rows = crate::serve::usage::rows(store.iter().map(|(_, e)| e), &plan);
+            body.extend(report::prometheus(&rows));
+            body
+        };
+        let (e, _) = r.render(&store, now);
+        assert_eq!(e.to_vec(), expected(&store));
+        let text = String::from_utf8(e.to_vec()).unwrap();
+        // The strict reader knows the five families only: each line by itself here.
+        let samples: Vec<Sample> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| crate::render::testutil::parse_sample(l).unwrap())
+            .collect();
+        let of = |name: &str| -> Vec<(String, f64)> {
+            samples
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| (s.label("name").to_string(), s.number()))
+                .collect()
+        };
+        assert_eq!(
+            of("pantheon_month_to_date_visits"),
+            [
+                ("site-003".to_string(), 5_000.0),
+                ("site-030".to_string(), 7_000.0)
+            ]
+        );
+        assert_eq!(
+            of("pantheon_month_allowance_visits"),
+            [("site-003".to_string(), 6_000.0)],
+            "no sample where the allowance is unknown"
+        );
+        let gz = gunzip(e.gzip_with_tail(b""));
+        assert_eq!(gz, e.to_vec());
+
+        // New months for one site: its group alone is redone, and the body stays exact.
+        store.record_monthly("id-30", &[month(9_000)], now + 60);
+        let (second, _) = r.render(&store, now + 60);
+        assert_eq!(second.to_vec(), expected(&store));
+        let reused = second
+            .groups
+            .iter()
+            .filter(|g| e.groups.iter().any(|h| Arc::ptr_eq(g, h)))
+            .count();
+        assert_eq!(reused, second.groups.len() - 1);
+        // Without plan usage, no usage header at all: the body is the traffic families'.
+        let (plain, _) = Renderer::new(HistoryMode::Always, 7200).render(&store, now);
+        assert_body_matches(&plain, &store);
+    }
+
+    #[test]
     fn one_change_re_renders_one_group_and_bodies_stay_exact() {
         let now = T0 + 3 * DAY_SECONDS;
         let mut store = store_with(300, 3, now);

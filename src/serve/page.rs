@@ -148,3 +148,85 @@ fn plan_usage(out: &mut String, sites: &[std::sync::Arc<SiteEntry>], plan: &Plan
     }
     out.push_str("</table>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{DAY_SECONDS, Day, Site};
+    use crate::serve::{Settings, Telemetry};
+
+    #[test]
+    fn plan_usage_table_is_escaped_and_most_at_risk_first() {
+        let plan = PlanUsage {
+            allowances: Arc::new(
+                crate::allowances::Allowances::parse(
+                    "sites:\n  calm: 100000\n  busy: 1000\n",
+                    "a.yml",
+                )
+                .unwrap(),
+            ),
+            watch: 0.8,
+        };
+        let shared = Shared::new(
+            Settings {
+                usage: Some(plan),
+                ..Settings::default()
+            },
+            Arc::new(Telemetry::new()),
+            vec![],
+        );
+        let now = 1_763_164_800 + 3600; // 2025-11-15 01:00 UTC
+        {
+            let mut store = lock(&shared.store);
+            for (name, label) in [
+                ("calm", "Calm"),
+                ("busy", "<script>x</script>"),
+                ("new", "N"),
+            ] {
+                store.upsert_site(
+                    Arc::from("ops@example.com"),
+                    1,
+                    Arc::new(Site {
+                        id: format!("id-{name}"),
+                        name: name.into(),
+                        label: label.into(),
+                        plan: "<b>Basic</b>".into(),
+                        ..Site::default()
+                    }),
+                );
+                let days: Vec<Day> = (1..=8)
+                    .map(|k| Day {
+                        timestamp: 1_763_164_800 - k * DAY_SECONDS,
+                        visits: 500,
+                        ..Day::default()
+                    })
+                    .collect();
+                store.record_fetch(&format!("id-{name}"), &days, true, now);
+            }
+            for name in ["calm", "busy"] {
+                let months = [Day {
+                    timestamp: 1_761_955_200,
+                    visits: 7_000,
+                    ..Day::default()
+                }];
+                store.record_monthly(&format!("id-{name}"), &months, now);
+            }
+        }
+        let page = render(&shared);
+        let table = &page[page.find("<h2>Plan usage (2)</h2>").expect(&page)..];
+        assert!(
+            table.contains("1 site(s) wait for their monthly series"),
+            "{table}"
+        );
+        let busy = table.find("<td>busy</td>").unwrap();
+        let calm = table.find("<td>calm</td>").unwrap();
+        assert!(busy < calm, "most at risk first: {table}");
+        assert!(table.contains("&lt;b&gt;Basic&lt;/b&gt;"), "{table}");
+        assert!(!page.contains("<b>Basic</b>"), "escaped everywhere");
+        assert!(!page.contains("<script>"));
+        assert!(table.contains("<td class=\"down\">over</td>"), "{table}");
+        assert!(table.contains("<td class=\"up\">ok</td>"), "{table}");
+    }
+}

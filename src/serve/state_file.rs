@@ -380,6 +380,41 @@ mod tests {
     }
 
     #[test]
+    fn monthly_series_round_trip_and_older_files_have_none() {
+        let now = T0 + 4 * DAY_SECONDS;
+        let mut original = store();
+        let months = [Day {
+            timestamp: 1_761_955_200,
+            visits: 9_120,
+            ..Day::default()
+        }];
+        original.record_monthly("id-1", &months, now);
+        let text = String::from_utf8(StateFile::of(&original, "live", now).encode()).unwrap();
+        assert_eq!(
+            text.matches("\"monthly\"").count(),
+            1,
+            "only where held: {text}"
+        );
+        let mut restored = Store::new();
+        StateFile::decode(text.as_bytes())
+            .unwrap()
+            .restore_into(&mut restored, now);
+        assert_eq!(
+            restored.get("id-1").unwrap().monthly,
+            original.get("id-1").unwrap().monthly
+        );
+        assert!(!restored.monthly_due("id-1", now), "fetched today already");
+        // A file of an older build (no monthly field) restores with none: fetched later.
+        let old = text.replace(",\"monthly\":", ",\"ignored\":");
+        let mut restored = Store::new();
+        StateFile::decode(old.as_bytes())
+            .unwrap()
+            .restore_into(&mut restored, now);
+        assert!(restored.get("id-1").unwrap().monthly.is_none());
+        assert!(restored.monthly_due("id-1", now));
+    }
+
+    #[test]
     fn corrupt_truncated_and_future_files_are_refused() {
         let bytes = StateFile::of(&store(), "live", T0).encode();
         let truncated = &bytes[..bytes.len() / 2];
