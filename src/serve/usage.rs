@@ -8,7 +8,8 @@ use crate::usage::{self, SiteUsage, Usage};
 
 use super::settings::PlanUsage;
 
-/// The usage of `entry`, or `None` until its monthly series was fetched.
+/// The usage of `entry`, or `None` until its monthly series was fetched (or while the API
+/// has no monthly data for it).
 ///
 /// The numbers are those of the day of the monthly fetch: its bucket is the month-to-date,
 /// the complete days before it feed the average, and the partial day counts as much as the
@@ -16,7 +17,8 @@ use super::settings::PlanUsage;
 /// entry's version and never with the clock (after midnight the next refresh of the site
 /// fetches the new day's months).
 pub fn of_entry(entry: &SiteEntry, plan: &PlanUsage) -> Option<Usage> {
-    let monthly = entry.monthly.as_ref()?;
+    // An empty answer (a site without data yet) is no usage, not a month of zeros.
+    let monthly = entry.monthly.as_ref().filter(|m| !m.months.is_empty())?;
     let today_ts = day_start(monthly.fetched_at);
     let today = chrono::DateTime::from_timestamp(today_ts, 0)?.date_naive();
     // The last 7 complete days of the month at most, and the month's start: the days the
