@@ -110,6 +110,8 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
             [CompletionResult]::new('--remote-write-queue-batches', '--remote-write-queue-batches', [CompletionResultType]::ParameterName, 'Remote-write batches kept per URL while it is slow or down (2000 samples each); beyond, the oldest batch is dropped')
             [CompletionResult]::new('--remote-write-batch-samples', '--remote-write-batch-samples', [CompletionResultType]::ParameterName, 'Samples per remote-write request')
             [CompletionResult]::new('--remote-write-max-backoff', '--remote-write-max-backoff', [CompletionResultType]::ParameterName, 'Longest wait between remote-write retries')
+            [CompletionResult]::new('--allowances', '--allowances', [CompletionResultType]::ParameterName, 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo''s own')
+            [CompletionResult]::new('--watch-threshold', '--watch-threshold', [CompletionResultType]::ParameterName, 'A site whose projection reaches this share of its allowance is on watch (percent)')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the Pantheon API')
             [CompletionResult]::new('--tokens-file', '--tokens-file', [CompletionResultType]::ParameterName, 'File of machine tokens, one per line (blank lines and # comments ignored)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Site environment whose traffic is read')
@@ -131,8 +133,8 @@ Register-ArgumentCompleter -Native -CommandName 'pantheon-metrics' -ScriptBlock 
         }
         'pantheon-metrics;usage' {
             [CompletionResult]::new('--allowances', '--allowances', [CompletionResultType]::ParameterName, 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo''s own')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
             [CompletionResult]::new('--watch-threshold', '--watch-threshold', [CompletionResultType]::ParameterName, 'A site whose projection reaches this share of its allowance is on watch (percent)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit with code 4 when any site is at or past this status')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file atomically instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file atomically instead of stdout')

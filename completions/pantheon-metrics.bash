@@ -425,7 +425,7 @@ _pantheon__metrics() {
             return 0
             ;;
         pantheon__subcmd__metrics__subcmd__serve)
-            opts="-h -V --listen --port --refresh-interval --history --history-window --refresh-duration --web.config.file --tick --shard --state-file --remote-write --remote-write-basic-auth-file --remote-write-bearer-token-file --remote-write-queue-batches --remote-write-batch-samples --remote-write-max-backoff --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
+            opts="-h -V --listen --port --refresh-interval --history --history-window --refresh-duration --web.config.file --tick --shard --state-file --remote-write --remote-write-basic-auth-file --remote-write-bearer-token-file --remote-write-queue-batches --remote-write-batch-samples --remote-write-max-backoff --allowances --watch-threshold --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -492,6 +492,14 @@ _pantheon__metrics() {
                     return 0
                     ;;
                 --remote-write-max-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allowances)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch-threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -609,7 +617,7 @@ _pantheon__metrics() {
             return 0
             ;;
         pantheon__subcmd__metrics__subcmd__usage)
-            opts="-o -h -V --allowances --format --watch-threshold --fail-on --output --today --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
+            opts="-o -h -V --allowances --watch-threshold --format --fail-on --output --today --api-url --tokens-file --env --org-id --site-limit --concurrency --max-rps --timeout --debug --demo --log-format --log-level --retry-base --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -619,12 +627,12 @@ _pantheon__metrics() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json prom csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --watch-threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prom csv" -- "${cur}"))
                     return 0
                     ;;
                 --fail-on)

@@ -104,6 +104,8 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
             cand --remote-write-queue-batches 'Remote-write batches kept per URL while it is slow or down (2000 samples each); beyond, the oldest batch is dropped'
             cand --remote-write-batch-samples 'Samples per remote-write request'
             cand --remote-write-max-backoff 'Longest wait between remote-write retries'
+            cand --allowances 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo''s own'
+            cand --watch-threshold 'A site whose projection reaches this share of its allowance is on watch (percent)'
             cand --api-url 'Base URL of the Pantheon API'
             cand --tokens-file 'File of machine tokens, one per line (blank lines and # comments ignored)'
             cand --env 'Site environment whose traffic is read'
@@ -124,8 +126,8 @@ set edit:completion:arg-completer[pantheon-metrics] = {|@words|
         }
         &'pantheon-metrics;usage'= {
             cand --allowances 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo''s own'
-            cand --format 'format'
             cand --watch-threshold 'A site whose projection reaches this share of its allowance is on watch (percent)'
+            cand --format 'format'
             cand --fail-on 'Exit with code 4 when any site is at or past this status'
             cand -o 'Write to this file atomically instead of stdout'
             cand --output 'Write to this file atomically instead of stdout'

@@ -107,6 +107,8 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-queue-batches -d 'Remote-write batches kept per URL while it is slow or down (2000 samples each); beyond, the oldest batch is dropped' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-batch-samples -d 'Samples per remote-write request' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l remote-write-max-backoff -d 'Longest wait between remote-write retries' -r
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l allowances -d 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo\'s own' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l watch-threshold -d 'A site whose projection reaches this share of its allowance is on watch (percent)' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l api-url -d 'Base URL of the Pantheon API' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l tokens-file -d 'File of machine tokens, one per line (blank lines and # comments ignored)' -r -F
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -l env -d 'Site environment whose traffic is read' -r
@@ -124,11 +126,11 @@ complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve"
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l allowances -d 'Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml). With --demo and no file, the demo\'s own' -r -F
+complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l watch-threshold -d 'A site whose projection reaches this share of its allowance is on watch (percent)' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l format -r -f -a "table\t''
 json\t''
 prom\t''
 csv\t'RFC 4180, one row per site'"
-complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l watch-threshold -d 'A site whose projection reaches this share of its allowance is on watch (percent)' -r
 complete -c pantheon-metrics -n "__fish_pantheon_metrics_using_subcommand usage" -l fail-on -d 'Exit with code 4 when any site is at or past this status' -r -f -a "over\t'Month-to-date visits above the allowance'
 projected-over\t'The projection above the allowance (or worse)'
 watch\t'The projection at or above the watch threshold (or worse)'"

@@ -1116,6 +1116,7 @@ async fn scenario_economy(opts: &Opts) -> Vec<Row> {
     let pages_per_list = BACKFILL_SITES / ACCOUNTS / 100 + 1;
     let minimal_lists = ACCOUNTS * (pages_per_list + 1); // site list + (empty) org list
     let mut traffic = Vec::new();
+    let mut monthly = Vec::new();
     let mut lists = Vec::new();
     let mut logins = Vec::new();
     let mut whoami = Vec::new();
@@ -1124,6 +1125,11 @@ async fn scenario_economy(opts: &Opts) -> Vec<Row> {
         let within =
             |route: RouteKind| log.of(route).filter(|e| e.at >= from && e.at < to).count() as f64;
         traffic.push(within(RouteKind::Traffic));
+        monthly.push(
+            log.of(RouteKind::Traffic)
+                .filter(|e| e.at >= from && e.at < to && e.query_param("duration") == Some("12m"))
+                .count() as f64,
+        );
         lists.push(
             within(RouteKind::UserSites)
                 + within(RouteKind::UserOrgs)
@@ -1133,6 +1139,28 @@ async fn scenario_economy(opts: &Opts) -> Vec<Row> {
         whoami.push(within(RouteKind::Whoami));
     }
     let total_logins = log.count(RouteKind::Login);
+    // Plan usage: each site's monthly series with its backfill, then once per UTC day.
+    let total_monthly = log
+        .of(RouteKind::Traffic)
+        .filter(|e| e.query_param("duration") == Some("12m"))
+        .count();
+    let days_seen = {
+        let first = log.of(RouteKind::Traffic).map(|e| e.at).min();
+        let last = log.of(RouteKind::Traffic).map(|e| e.at).max();
+        // Whole UTC days the run touched (1, or 2 when it crossed midnight).
+        match (first, last) {
+            (Some(a), Some(b)) => {
+                let now = pantheon_metrics::clock::unix_now().as_secs() as i64;
+                let at =
+                    |t: Instant| now - Instant::now().saturating_duration_since(t).as_secs() as i64;
+                (at(b).div_euclid(86_400) - at(a).div_euclid(86_400) + 1) as usize
+            }
+            _ => 1,
+        }
+    };
+    eprintln!(
+        "economy: monthly requests per cycle {monthly:?}, over the run {total_monthly} ({days_seen} UTC day(s))"
+    );
     eprintln!(
         "economy: per cycle traffic {traffic:?}, lists {lists:?}, logins {logins:?}, whoami {whoami:?}; logins over the run {total_logins}"
     );
@@ -1156,6 +1184,23 @@ async fn scenario_economy(opts: &Opts) -> Vec<Row> {
             "req",
         )
         .target(format!("= {BACKFILL_SITES} (±1%)"), mean_ok),
+        Row::new(
+            &sc,
+            "monthly (12m) requests per cycle, same UTC day",
+            monthly.clone(),
+            "req",
+        )
+        .target("= 0", all(&monthly, 0.0)),
+        Row::new(
+            &sc,
+            "monthly (12m) requests over the run (backfill included)",
+            vec![total_monthly as f64],
+            "req",
+        )
+        .target(
+            format!("≤ {BACKFILL_SITES} × UTC days ({days_seen})"),
+            total_monthly <= BACKFILL_SITES * days_seen && total_monthly >= BACKFILL_SITES,
+        ),
         Row::new(&sc, "list requests per cycle", lists.clone(), "req").target(
             format!("= {minimal_lists} ({ACCOUNTS} × ({pages_per_list} site pages + 1 org page))"),
             all(&lists, minimal_lists as f64),

@@ -173,15 +173,10 @@ pub struct UsageArgs {
     /// Site names or UUIDs; none means every visible site.
     #[arg(value_name = "SITE")]
     pub sites: Vec<String>,
-    /// Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml).
-    /// With --demo and no file, the demo's own.
-    #[arg(long, env = "PANTHEON_ALLOWANCES_FILE", value_name = "PATH")]
-    pub allowances: Option<PathBuf>,
+    #[command(flatten)]
+    pub plan: PlanArgs,
     #[arg(long, value_enum, default_value_t = UsageFormat::Table)]
     pub format: UsageFormat,
-    /// A site whose projection reaches this share of its allowance is on watch (percent).
-    #[arg(long, default_value = "80", value_name = "PERCENT", value_parser = parse_percent)]
-    pub watch_threshold: f64,
     /// Exit with code 4 when any site is at or past this status.
     #[arg(long, value_enum, value_name = "STATUS")]
     pub fail_on: Option<FailOn>,
@@ -191,6 +186,19 @@ pub struct UsageArgs {
     /// The report's date (YYYY-MM-DD, UTC) instead of today (tests pin it).
     #[arg(long, hide = true, value_name = "DATE")]
     pub today: Option<chrono::NaiveDate>,
+}
+
+/// The plan-usage flags `usage` and `serve` share: the same file means the same numbers in
+/// the report, the exposition and the alerts.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Monthly visits per plan and per site (YAML; see deploy/allowances.example.yml).
+    /// With --demo and no file, the demo's own.
+    #[arg(long, env = "PANTHEON_ALLOWANCES_FILE", value_name = "PATH")]
+    pub allowances: Option<PathBuf>,
+    /// A site whose projection reaches this share of its allowance is on watch (percent).
+    #[arg(long, default_value = "80", value_name = "PERCENT", value_parser = parse_percent)]
+    pub watch_threshold: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -288,6 +296,9 @@ pub struct ServeArgs {
     /// Longest wait between remote-write retries.
     #[arg(long, hide = true, default_value = "5s", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub remote_write_max_backoff: Duration,
+    /// Plan usage: each site's monthly series is fetched once a day for the usage gauges.
+    #[command(flatten)]
+    pub plan: PlanArgs,
 }
 
 impl ServeArgs {
@@ -609,6 +620,34 @@ mod tests {
         for bad in ["", "LIVE", "../x", "a b", "x\ny"] {
             assert!(validate_environment(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn usage_and_serve_share_the_plan_flags() {
+        let cli = Cli::try_parse_from([
+            "pantheon-metrics",
+            "serve",
+            "--allowances",
+            "a.yml",
+            "--watch-threshold",
+            "90%",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.plan.allowances, Some(PathBuf::from("a.yml")));
+        assert!((args.plan.watch_threshold - 0.9).abs() < 1e-9);
+        let cli =
+            Cli::try_parse_from(["pantheon-metrics", "usage", "--allowances", "b.yml"]).unwrap();
+        let Command::Usage(args) = cli.command else {
+            panic!("not usage")
+        };
+        assert_eq!(args.plan.allowances, Some(PathBuf::from("b.yml")));
+        assert!((args.plan.watch_threshold - 0.8).abs() < 1e-9);
+        let err = Cli::try_parse_from(["pantheon-metrics", "serve", "--watch-threshold", "0"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

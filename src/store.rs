@@ -117,6 +117,30 @@ pub struct Restored {
     pub last_refresh: Option<i64>,
     pub backfilled: bool,
     pub zeros_checked: bool,
+    /// The monthly series, when the file kept one (older files do not).
+    pub monthly: Option<Monthly>,
+}
+
+/// A site's monthly series (`12m`) for plan usage, fetched at most once a UTC day: the
+/// month-to-date and the months over the allowance come from it, the projection from the
+/// daily days held beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Monthly {
+    /// The monthly buckets as the API answered them, oldest first.
+    pub months: Vec<Day>,
+    /// Unix seconds of the fetch; the usage numbers are those of its UTC day.
+    pub fetched_at: i64,
+    /// Visits of that day's partial day as held when the months were recorded: the month's
+    /// bucket holds exactly this much of the day, so the projection takes out this and not
+    /// a later, larger value of the same day.
+    pub today_visits: Option<u64>,
+}
+
+impl Monthly {
+    /// True when these months were fetched on an earlier UTC day than `now`.
+    pub fn is_due(&self, now: i64) -> bool {
+        day_start(self.fetched_at) < day_start(now)
+    }
 }
 
 /// Sort key of a site in the exposition: account, then name, then id.
@@ -149,9 +173,13 @@ pub struct SiteEntry {
     /// were restored or contradicted; until then they may be a rebuild's zeros.
     #[serde(skip)]
     pub zeros_checked: bool,
-    /// Bumped on every change of `days` or labels, so renderers know what to redo.
+    /// Bumped on every change of `days`, `monthly` or labels, so renderers know what to
+    /// redo.
     #[serde(skip)]
     pub version: u64,
+    /// The monthly series for plan usage (`serve` with plan usage on); `None` until fetched.
+    #[serde(default)]
+    pub monthly: Option<Monthly>,
 }
 
 impl SiteEntry {
@@ -305,6 +333,7 @@ impl Store {
                 zero_since: None,
                 zeros_checked: false,
                 version: 0,
+                monthly: None,
             }),
         );
         self.pending += 1;
@@ -331,6 +360,7 @@ impl Store {
             entry.last_refresh = saved.last_refresh;
             entry.backfilled = saved.backfilled;
             entry.zeros_checked = saved.zeros_checked;
+            entry.monthly = saved.monthly;
             entry.version += 1;
             // `upsert_site` counted the site as pending; a restored backfill is not.
             if backfilled {
@@ -422,6 +452,53 @@ impl Store {
         self.get(id).is_some_and(|e| {
             e.backfilled && e.suspect_zeros() && e.days.iter().any(|d| !d.day.is_zero())
         })
+    }
+
+    /// True when the site's monthly series should be fetched: it is held and has none yet,
+    /// or only one fetched on an earlier UTC day than `now`.
+    pub fn monthly_due(&self, id: &str, now: i64) -> bool {
+        self.get(id)
+            .is_some_and(|e| e.monthly.as_ref().is_none_or(|m| m.is_due(now)))
+    }
+
+    /// Records a site's monthly series, fetched at `now` right after its daily days were
+    /// merged. Returns `Some(true)` when what is held changed, `Some(false)` when not, and
+    /// `None` when the site is gone or the answer was refused: all zeros where the months
+    /// held have traffic is Pantheon's daily rebuild, kept out like the daily zeros (the
+    /// months stay due and are asked again at the next refresh).
+    pub fn record_monthly(&mut self, id: &str, months: &[Day], now: i64) -> Option<bool> {
+        let entry = self.entry_mut(id)?;
+        let held_traffic = entry
+            .monthly
+            .as_ref()
+            .is_some_and(|m| m.months.iter().any(|d| d.visits > 0));
+        if held_traffic && months.iter().all(Day::is_zero) {
+            return None;
+        }
+        let today = day_start(now);
+        let today_visits = entry
+            .days
+            .binary_search_by_key(&today, |s| s.day.timestamp)
+            .ok()
+            .map(|i| entry.days[i].day.visits);
+        let fresh = Monthly {
+            months: months.to_vec(),
+            fetched_at: now,
+            today_visits,
+        };
+        // The fetch time alone moving on is no change; a new day, new months or a new
+        // partial day is.
+        let changed = entry.monthly.as_ref().is_none_or(|m| {
+            m.months != fresh.months
+                || m.today_visits != fresh.today_visits
+                || day_start(m.fetched_at) != today
+        });
+        entry.monthly = Some(fresh);
+        if changed {
+            entry.version += 1;
+            self.generation += 1;
+        }
+        Some(changed)
     }
 
     /// Records a failed fetch: the days stay, the error is shown.
@@ -639,6 +716,7 @@ mod tests {
                 last_refresh: Some(1),
                 backfilled: true,
                 zeros_checked: false,
+                monthly: None,
             },
         );
         assert!(store.needs_repair("1"));
@@ -670,7 +748,8 @@ mod tests {
                 days: held.clone(),
                 last_refresh: Some(9),
                 backfilled: true,
-                zeros_checked: true
+                zeros_checked: true,
+                monthly: None,
             }
         ));
         let e = store.get("1").unwrap();
@@ -686,7 +765,8 @@ mod tests {
                 days: Vec::new(),
                 last_refresh: None,
                 backfilled: false,
-                zeros_checked: true
+                zeros_checked: true,
+                monthly: None,
             }
         ));
         assert_eq!(store.get("1").unwrap().days.len(), 1);
@@ -714,6 +794,7 @@ mod tests {
                 last_refresh: Some(9),
                 backfilled: true,
                 zeros_checked: true,
+                monthly: None,
             },
         );
         // Restored without it: pending until a full fetch succeeds.
@@ -726,6 +807,7 @@ mod tests {
                 last_refresh: None,
                 backfilled: false,
                 zeros_checked: true,
+                monthly: None,
             },
         );
         assert_eq!(store.pending_backfill(), 1);
@@ -757,6 +839,7 @@ mod tests {
                         last_refresh: Some(1),
                         backfilled: true,
                         zeros_checked: true,
+                        monthly: None,
                     },
                 );
             },
@@ -770,6 +853,7 @@ mod tests {
                         last_refresh: None,
                         backfilled: false,
                         zeros_checked: true,
+                        monthly: None,
                     },
                 );
             },

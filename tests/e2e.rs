@@ -147,9 +147,12 @@ async fn demo(args: &[&str]) -> String {
 async fn serve_demo(world: &DemoWorld) -> Serve {
     let serve = Serve::start("http://127.0.0.1:9/unused", &[], &["--demo"]).await;
     let expected = world.with_data().count() * 28;
+    let with_data = world.with_data().count();
     serve
         .wait_metrics(Duration::from_secs(60), |t| {
             samples(t, "pantheon_visits").len() == expected
+                // Plan usage: each site's monthly series follows its backfill.
+                && samples(t, pantheon_metrics::usage::report::GAUGES[0].0).len() == with_data
         })
         .await;
     serve
@@ -953,6 +956,9 @@ async fn grafana_dashboard_queries_all_return_data() {
         "pantheon_exporter_backfill_pending_sites",
         "up{",
     ]) {
+        assert!(used.contains(metric), "the dashboard does not use {metric}");
+    }
+    for (metric, _, _) in pantheon_metrics::usage::report::GAUGES {
         assert!(used.contains(metric), "the dashboard does not use {metric}");
     }
 

@@ -1,10 +1,12 @@
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::Exit;
-use crate::serve::{self, RemoteWriteSettings, Settings};
+use crate::serve::{self, PlanUsage, RemoteWriteSettings, Settings};
 
 use super::context_options;
 
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
+    // Checked whole before anything listens or asks the API.
+    let allowances = super::usage::load_allowances(&args.plan, global.demo)?;
     let settings = Settings {
         listen: args.listen_addr(),
         web_config_file: args.web_config_file,
@@ -24,6 +26,10 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<Exit> {
             batch_samples: args.remote_write_batch_samples as usize,
             max_backoff: args.remote_write_max_backoff,
         },
+        usage: Some(PlanUsage {
+            allowances: std::sync::Arc::new(allowances),
+            watch: args.plan.watch_threshold,
+        }),
     };
     serve::run(&context_options(global), settings).await
 }

@@ -6,7 +6,7 @@ use futures::FutureExt as _;
 use futures::future::join_all;
 
 use crate::allowances::Allowances;
-use crate::cli::{FailOn, GlobalArgs, UsageArgs, UsageFormat};
+use crate::cli::{FailOn, GlobalArgs, PlanArgs, UsageArgs, UsageFormat};
 use crate::error::{Exit, UsageError};
 use crate::output::{write_atomic, write_stdout};
 use crate::render;
@@ -26,9 +26,11 @@ impl From<FailOn> for Status {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: UsageArgs) -> anyhow::Result<Exit> {
-    // The file is checked whole before any API request.
-    let allowances = match (&args.allowances, global.demo) {
+/// The allowances `usage` and `serve` work with: the file when one is given (checked whole,
+/// a usage error before any API request), the demo's own with `--demo`, else none (every
+/// allowance unknown, said once in the log).
+pub(super) fn load_allowances(plan: &PlanArgs, demo: bool) -> Result<Allowances, UsageError> {
+    Ok(match (&plan.allowances, demo) {
         (Some(path), _) => Allowances::load(path).map_err(|e| UsageError(e.to_string()))?,
         (None, true) => Allowances::demo(),
         (None, false) => {
@@ -39,7 +41,11 @@ pub async fn run(global: &GlobalArgs, args: UsageArgs) -> anyhow::Result<Exit> {
             );
             Allowances::default()
         }
-    };
+    })
+}
+
+pub async fn run(global: &GlobalArgs, args: UsageArgs) -> anyhow::Result<Exit> {
+    let allowances = load_allowances(&args.plan, global.demo)?;
     let today = args
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -72,7 +78,7 @@ pub async fn run(global: &GlobalArgs, args: UsageArgs) -> anyhow::Result<Exit> {
                     &days.days,
                     allowances.for_site(&found.site.site),
                     today,
-                    args.watch_threshold,
+                    args.plan.watch_threshold,
                 ),
             }),
             Err(e) => {
@@ -88,7 +94,7 @@ pub async fn run(global: &GlobalArgs, args: UsageArgs) -> anyhow::Result<Exit> {
 
     let info = report::ReportInfo {
         today,
-        watch: args.watch_threshold,
+        watch: args.plan.watch_threshold,
     };
     let bytes: Vec<u8> = match args.format {
         UsageFormat::Table => report::table(&rows, &info).into_bytes(),

@@ -334,6 +334,7 @@ mod tests {
                 }),
                 days,
                 settled: true,
+                usage: None,
             }))
             .await;
         let visits_at = |ts: i64| {

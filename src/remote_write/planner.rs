@@ -11,6 +11,9 @@
 //! - A final all-zero day may be the daily rebuild's: it is held back until the site shows
 //!   traffic and a full fetch confirmed the zeros ([`SiteUpdate::settled`]), so a repaired
 //!   day is pushed with its real value, never the zero first.
+//! - The plan-usage gauges ([`crate::usage::report::GAUGES`]) are current values too: with
+//!   every update that carries usage they are pushed stamped with the push time, like the
+//!   newest day (an allowance or months-over value that is unknown is not pushed).
 //! - A site whose labels change starts over (new series get the whole history).
 
 use std::collections::HashMap;
@@ -19,6 +22,11 @@ use std::sync::Arc;
 use super::proto::{Label, Sample, SeriesSamples, labels};
 use crate::model::{DAY_SECONDS, Day, Site, day_start};
 use crate::render::FAMILIES;
+use crate::usage::Usage;
+use crate::usage::report::GAUGES;
+
+/// Series per site: the five families, then the usage gauges.
+const SERIES: usize = FAMILIES.len() + GAUGES.len();
 
 /// A site's days as held after a successful fetch.
 #[derive(Clone, Debug)]
@@ -31,6 +39,9 @@ pub struct SiteUpdate {
     /// The zero days among `days` were confirmed by a full fetch; until then they may be a
     /// rebuild's zeros, and are not pushed as final.
     pub settled: bool,
+    /// The site's plan usage as held now (`serve` with plan usage on, once its monthly
+    /// series was fetched); pushed as current values.
+    pub usage: Option<Usage>,
 }
 
 /// What the scheduler tells the remote writer.
@@ -57,9 +68,11 @@ impl Planned {
     fn new(account: Arc<str>, site: Arc<Site>) -> Planned {
         let series = FAMILIES
             .iter()
-            .map(|f| {
+            .map(|f| f.name)
+            .chain(GAUGES.iter().map(|g| g.0))
+            .map(|name| {
                 Arc::new(labels(&[
-                    ("__name__", f.name),
+                    ("__name__", name),
                     ("account", &account),
                     ("label", &site.label),
                     ("name", &site.name),
@@ -146,12 +159,22 @@ impl Planner {
         }
         planned.days = u.days;
         planned.settled = u.settled;
-        let mut out = vec![Vec::new(); FAMILIES.len()];
+        let mut out = vec![Vec::new(); SERIES];
         finals(planned, cutoff, &mut out);
-        if let Some(newest) = planned.days.last().filter(|d| d.timestamp >= cutoff) {
+        let newest = planned
+            .days
+            .last()
+            .filter(|d| d.timestamp >= cutoff)
+            .copied();
+        if newest.is_some() || u.usage.is_some() {
             let ts = now_ms.max(planned.last_live_ms.saturating_add(1));
             planned.last_live_ms = ts;
-            push_day(&mut out, newest, ts);
+            if let Some(newest) = newest {
+                push_day(&mut out, &newest, ts);
+            }
+            if let Some(usage) = &u.usage {
+                push_usage(&mut out[FAMILIES.len()..], usage, ts);
+            }
         }
         collect(planned, out)
     }
@@ -161,7 +184,7 @@ impl Planner {
         let cutoff = self.final_before(now_ms);
         let mut all = Vec::new();
         for planned in self.sites.values_mut() {
-            let mut out = vec![Vec::new(); FAMILIES.len()];
+            let mut out = vec![Vec::new(); SERIES];
             finals(planned, cutoff, &mut out);
             all.extend(collect(planned, out));
         }
@@ -174,6 +197,18 @@ fn push_day(out: &mut [Vec<Sample>], day: &Day, timestamp: i64) {
         if let Some(value) = family.value(day) {
             samples.push(Sample {
                 value: value.as_f64(),
+                timestamp,
+            });
+        }
+    }
+}
+
+/// The usage gauges' current values (`out`: one list per gauge of [`GAUGES`]).
+fn push_usage(out: &mut [Vec<Sample>], usage: &Usage, timestamp: i64) {
+    for (samples, (_, _, value)) in out.iter_mut().zip(&GAUGES) {
+        if let Some(v) = value(usage) {
+            samples.push(Sample {
+                value: v as f64,
                 timestamp,
             });
         }
@@ -244,6 +279,7 @@ mod tests {
             }),
             days,
             settled: true,
+            usage: None,
         }
     }
 
@@ -317,6 +353,74 @@ mod tests {
         let out = p.age(now + DAY_MS);
         assert_eq!(visits(&out), [((T - 2 * DAY_SECONDS) * 1000, 40.0)]);
         assert!(p.age(now + DAY_MS).is_empty());
+    }
+
+    #[test]
+    fn usage_gauges_are_pushed_as_current_values_and_unknowns_not_at_all() {
+        let mut p = Planner::new(2);
+        let now = T * 1000 + 3_600_000;
+        let days: Vec<Day> = (1..=3).rev().map(|k| day(T - k * DAY_SECONDS, 5)).collect();
+        let usage = |allowance: Option<u64>| Usage {
+            allowance,
+            month_to_date: 1_200,
+            projected: 3_100,
+            daily_average: 100.0,
+            average_days: 7,
+            days_left: 19,
+            months_over: allowance.map(|_| 2),
+            status: crate::usage::Status::Ok,
+        };
+        let out = p.update(
+            SiteUpdate {
+                usage: Some(usage(Some(4_000))),
+                ..update(days.clone())
+            },
+            now,
+        );
+        let of = |out: &[SeriesSamples], name: &str| -> Vec<(i64, f64)> {
+            out.iter()
+                .filter(|s| s.labels[0].value == name)
+                .flat_map(|s| s.samples.iter().map(|x| (x.timestamp, x.value)))
+                .collect()
+        };
+        assert_eq!(of(&out, "pantheon_month_to_date_visits"), [(now, 1_200.0)]);
+        assert_eq!(
+            of(&out, "pantheon_month_projected_visits"),
+            [(now, 3_100.0)]
+        );
+        assert_eq!(
+            of(&out, "pantheon_month_allowance_visits"),
+            [(now, 4_000.0)]
+        );
+        assert_eq!(of(&out, "pantheon_allowance_exceeded_months"), [(now, 2.0)]);
+        assert_eq!(visits(&out).last(), Some(&(now, 5.0)), "the same push time");
+        let labels: Vec<&str> = out
+            .iter()
+            .find(|s| s.labels[0].value == "pantheon_month_to_date_visits")
+            .unwrap()
+            .labels
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect();
+        assert_eq!(labels, ["__name__", "account", "label", "name", "plan"]);
+
+        // Unknown allowance: no allowance or months-over sample; time still moves forward.
+        let out = p.update(
+            SiteUpdate {
+                usage: Some(usage(None)),
+                ..update(days.clone())
+            },
+            now,
+        );
+        assert_eq!(
+            of(&out, "pantheon_month_to_date_visits"),
+            [(now + 1, 1_200.0)]
+        );
+        assert!(of(&out, "pantheon_month_allowance_visits").is_empty());
+        assert!(of(&out, "pantheon_allowance_exceeded_months").is_empty());
+        // No usage held (plan usage off, or months not fetched yet): no usage samples.
+        let out = p.update(update(days), now + 5);
+        assert!(of(&out, "pantheon_month_to_date_visits").is_empty());
     }
 
     #[test]

@@ -18,6 +18,11 @@
 //! renderer, off the request path: a gzip scrape only appends the self-metrics tail
 //! (compressed at most once a second) and the trailer.
 //!
+//! After the five traffic families come the plan-usage gauges
+//! ([`crate::usage::report::GAUGES`]) when plan usage is on: the same chunking, one more
+//! chunk per gauge and group, computed from what each site holds (so they change with its
+//! version, like its days).
+//!
 //! The renderer works on a [`Snapshot`] of the store, never under the store's lock.
 
 use std::collections::HashMap;
@@ -32,8 +37,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::Day;
 use crate::render::{FAMILIES, Format, SiteFragments, TimestampMode, assemble};
-use crate::serve::settings::HistoryMode;
+use crate::serve::settings::{HistoryMode, PlanUsage};
 use crate::store::{SiteEntry, Snapshot, Store};
+use crate::usage::report::{GAUGES, write_gauge_header, write_gauge_sample};
 
 use super::{Shared, lock};
 
@@ -45,6 +51,9 @@ pub const GROUP_SPREAD: u64 = 8;
 const GROUP_MAX: usize = 4 * GROUP_SPREAD as usize;
 
 const NFAM: usize = FAMILIES.len();
+/// The sections of a body: the traffic families, then the usage gauges (empty when plan
+/// usage is off).
+const NSEC: usize = NFAM + GAUGES.len();
 
 /// One compressed piece of the gzip body.
 struct Segment {
@@ -77,19 +86,19 @@ impl Segment {
     }
 }
 
-/// The `# HELP`/`# TYPE` lines of each family, plain and compressed (made once).
+/// The `# HELP`/`# TYPE` lines of each section, plain and compressed (made once).
 struct Headers {
-    plain: [Bytes; NFAM],
-    deflated: [Segment; NFAM],
+    plain: [Bytes; NSEC],
+    deflated: [Segment; NSEC],
 }
 
 impl Headers {
-    fn new() -> Headers {
+    fn new(usage: bool) -> Headers {
         // The empty exposition is the five headers back to back, two lines each.
         let mut all = Vec::new();
         assemble(std::iter::empty(), Format::Prometheus, &mut all);
         let all = Bytes::from(all);
-        let mut plain: [Bytes; NFAM] = Default::default();
+        let mut plain: [Bytes; NSEC] = Default::default();
         let mut start = 0;
         let mut newlines = 0;
         let mut f = 0;
@@ -103,15 +112,22 @@ impl Headers {
                 }
             }
         }
+        if usage {
+            for (g, header) in plain[NFAM..].iter_mut().enumerate() {
+                let mut buf = Vec::new();
+                write_gauge_header(&mut buf, g);
+                *header = Bytes::from(buf);
+            }
+        }
         let deflated = std::array::from_fn(|f| Segment::of(&plain[f]));
         Headers { plain, deflated }
     }
 }
 
-/// The lines of a run of consecutive sites, per family, plain and compressed.
+/// The lines of a run of consecutive sites, per section, plain and compressed.
 struct Group {
-    families: [Bytes; NFAM],
-    deflated: [Segment; NFAM],
+    families: [Bytes; NSEC],
+    deflated: [Segment; NSEC],
 }
 
 impl Group {
@@ -195,7 +211,7 @@ impl Exposition {
     /// The body's chunks in order (shared, not copied); empty chunks are left out.
     pub fn chunks(&self) -> impl Iterator<Item = &Bytes> + '_ {
         self.headers.iter().flat_map(move |h| {
-            (0..NFAM).flat_map(move |f| {
+            (0..NSEC).flat_map(move |f| {
                 std::iter::once(&h.plain[f])
                     .chain(self.groups.iter().map(move |g| &g.families[f]))
                     .filter(|b| !b.is_empty())
@@ -214,7 +230,7 @@ impl Exposition {
 
     /// The chunks of a plain response: the body, then `tail`.
     pub fn plain_with_tail(&self, tail: Bytes) -> Vec<Bytes> {
-        let mut parts = Vec::with_capacity(NFAM * (self.groups.len() + 1) + 1);
+        let mut parts = Vec::with_capacity(NSEC * (self.groups.len() + 1) + 1);
         parts.extend(self.chunks().cloned());
         parts.push(tail);
         parts
@@ -285,6 +301,8 @@ pub struct Renderer {
     groups: FastMap<Box<[u64]>, Arc<Group>>,
     headers: Arc<Headers>,
     next_serial: u64,
+    /// Plan usage: the usage gauges after the families.
+    usage: Option<PlanUsage>,
 }
 
 /// The render walk looks up every site and group on every render; FNV-1a is cheaper than
@@ -298,9 +316,20 @@ impl Renderer {
             window: window_secs.max(1),
             cache: FastMap::default(),
             groups: FastMap::default(),
-            headers: Arc::new(Headers::new()),
+            headers: Arc::new(Headers::new(false)),
             next_serial: 0,
+            usage: None,
         }
+    }
+
+    /// With plan usage: the usage gauges of every site whose monthly series is held follow
+    /// the five families.
+    pub fn with_usage(mut self, usage: Option<PlanUsage>) -> Renderer {
+        self.headers = Arc::new(Headers::new(usage.is_some()));
+        self.usage = usage;
+        self.cache.clear();
+        self.groups.clear();
+        self
     }
 
     /// As [`Renderer::render_snapshot`] on a snapshot of `store` taken now.
@@ -362,7 +391,7 @@ impl Renderer {
         self.groups = kept;
         let len = self.headers.plain.iter().map(Bytes::len).sum::<usize>()
             + groups.iter().map(|g| g.len()).sum::<usize>();
-        let gzip = Gzipped::join((0..NFAM).flat_map(|f| {
+        let gzip = Gzipped::join((0..NSEC).flat_map(|f| {
             std::iter::once(&self.headers.deflated[f])
                 .chain(groups.iter().map(move |g| &g.deflated[f]))
         }));
@@ -395,7 +424,11 @@ impl Renderer {
                 SiteFragments::render(&entry.account, &entry.site, &days, mode)
             })
             .collect();
-        let families: [Bytes; NFAM] = std::array::from_fn(|f| {
+        let mut usage = self.usage_lines(members);
+        let families: [Bytes; NSEC] = std::array::from_fn(|f| {
+            if f >= NFAM {
+                return Bytes::from(std::mem::take(&mut usage[f - NFAM]));
+            }
             let len = fragments.iter().map(|s| s.family(f).len()).sum();
             let mut buf = Vec::with_capacity(len);
             for fragment in &fragments {
@@ -407,6 +440,28 @@ impl Renderer {
         let group = Arc::new(Group { families, deflated });
         kept.insert(serials.into(), group.clone());
         group
+    }
+}
+
+impl Renderer {
+    /// The usage gauges' lines of these sites, one buffer per gauge (empty without plan
+    /// usage, and for sites whose monthly series is not held yet).
+    fn usage_lines(&self, members: &[&SiteEntry]) -> [Vec<u8>; GAUGES.len()] {
+        let mut out: [Vec<u8>; GAUGES.len()] = Default::default();
+        if let Some(plan) = &self.usage {
+            let mut labels = Vec::new();
+            for entry in members {
+                let Some(usage) = crate::serve::usage::of_entry(entry, plan) else {
+                    continue;
+                };
+                labels.clear();
+                crate::render::prom::write_labels(&mut labels, &entry.account, &entry.site);
+                for (g, buf) in out.iter_mut().enumerate() {
+                    write_gauge_sample(buf, g, &labels, &usage);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -464,6 +519,7 @@ pub(super) async fn render_loop(shared: Arc<Shared>, cancel: CancellationToken) 
             shared.settings.history,
             shared.settings.history_window.as_secs() as i64,
         )
+        .with_usage(shared.settings.usage.clone())
     };
     let mut renderer = new_renderer();
     let mut rendered_generation = None;
@@ -735,6 +791,78 @@ mod tests {
         let mut with_tail = expected;
         with_tail.extend_from_slice(b"t 1\n");
         assert_eq!(gunzip(e.gzip_with_tail(b"t 1\n")), with_tail);
+    }
+
+    #[test]
+    fn usage_gauges_follow_the_families_and_their_sites_months() {
+        use crate::usage::report;
+        let now = T0 + 3 * DAY_SECONDS;
+        let mut store = store_with(40, 3, now);
+        let month = |visits| Day {
+            timestamp: 1_761_955_200, // 2025-11-01
+            visits,
+            ..Day::default()
+        };
+        store.record_monthly("id-3", &[month(5_000)], now);
+        store.record_monthly("id-30", &[month(7_000)], now);
+        let plan = PlanUsage {
+            allowances: Arc::new(
+                crate::allowances::Allowances::parse("sites:\n  site-003: 6000\n", "a.yml")
+                    .unwrap(),
+            ),
+            watch: 0.8,
+        };
+        let mut r = Renderer::new(HistoryMode::Always, 7200).with_usage(Some(plan.clone()));
+        let expected = |store: &Store| {
+            let mut body = crate::render::prometheus(&as_traffic(store), false);
+            let rows = crate::serve::usage::rows(store.iter().map(|(_, e)| e), &plan);
+            body.extend(report::prometheus(&rows));
+            body
+        };
+        let (e, _) = r.render(&store, now);
+        assert_eq!(e.to_vec(), expected(&store));
+        let text = String::from_utf8(e.to_vec()).unwrap();
+        // The strict reader knows the five families only: each line by itself here.
+        let samples: Vec<Sample> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| crate::render::testutil::parse_sample(l).unwrap())
+            .collect();
+        let of = |name: &str| -> Vec<(String, f64)> {
+            samples
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| (s.label("name").to_string(), s.number()))
+                .collect()
+        };
+        assert_eq!(
+            of("pantheon_month_to_date_visits"),
+            [
+                ("site-003".to_string(), 5_000.0),
+                ("site-030".to_string(), 7_000.0)
+            ]
+        );
+        assert_eq!(
+            of("pantheon_month_allowance_visits"),
+            [("site-003".to_string(), 6_000.0)],
+            "no sample where the allowance is unknown"
+        );
+        let gz = gunzip(e.gzip_with_tail(b""));
+        assert_eq!(gz, e.to_vec());
+
+        // New months for one site: its group alone is redone, and the body stays exact.
+        store.record_monthly("id-30", &[month(9_000)], now + 60);
+        let (second, _) = r.render(&store, now + 60);
+        assert_eq!(second.to_vec(), expected(&store));
+        let reused = second
+            .groups
+            .iter()
+            .filter(|g| e.groups.iter().any(|h| Arc::ptr_eq(g, h)))
+            .count();
+        assert_eq!(reused, second.groups.len() - 1);
+        // Without plan usage, no usage header at all: the body is the traffic families'.
+        let (plain, _) = Renderer::new(HistoryMode::Always, 7200).render(&store, now);
+        assert_body_matches(&plain, &store);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod settings;
 mod shard;
 pub mod state_file;
 mod telemetry;
+pub mod usage;
 pub mod webconfig;
 
 use std::net::SocketAddr;
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use exposition::{DeflatedTail, Exposition, Renderer};
 pub use http::{PROM_CONTENT_TYPE, accepts_gzip};
 pub use scheduler::{REBUILD_RETRY, Scheduler, batch_size, fetch_span, spread};
-pub use settings::{HistoryMode, RemoteWriteSettings, Settings};
+pub use settings::{HistoryMode, PlanUsage, RemoteWriteSettings, Settings};
 pub use shard::{Shard, site_hash};
 pub use telemetry::Telemetry;
 
@@ -252,7 +253,8 @@ pub async fn run(connect: &ContextOptions, settings: Settings) -> anyhow::Result
             let mut renderer = Renderer::new(
                 shared.settings.history,
                 shared.settings.history_window.as_secs() as i64,
-            );
+            )
+            .with_usage(shared.settings.usage.clone());
             let now = shared.clock.now();
             let rendered =
                 tokio::task::spawn_blocking(move || renderer.render_snapshot(&snapshot, now)).await;

@@ -423,7 +423,8 @@ impl Scheduler {
 
 /// Fetches one site and merges the answer; then, when the merge found zero days that may
 /// be a rebuild's (contradicted by traffic, or restored and never confirmed), fetches the
-/// full history once more and merges it too.
+/// full history once more and merges it too. With plan usage on, the site's monthly series
+/// follows when it was not fetched yet this UTC day ([`fetch_monthly`]).
 async fn fetch_site(
     shared: &Shared,
     client: &Client,
@@ -445,14 +446,88 @@ async fn fetch_site(
         shared.clock.now(),
         shared.settings.refresh_duration,
     );
-    if fetch_and_merge(shared, client, retries, found, duration, full).await && !full {
+    let (mut merge, repair) = fetch_and_merge(shared, client, retries, found, duration, full).await;
+    if repair && !full {
         tracing::info!(site = %name, "held zero days contradicted or unconfirmed; fetching the full history once to repair them");
         let all = TrafficDuration::days(MAX_DAYS).unwrap_or(duration);
-        fetch_and_merge(shared, client, retries, found, all, true).await;
+        merge = fetch_and_merge(shared, client, retries, found, all, true)
+            .await
+            .0;
+    }
+    // Only after a daily answer that was taken: a failing API or a rebuild's zeros would
+    // make the monthly request wasted (or wrong).
+    if shared.settings.usage.is_some()
+        && matches!(merge, Some(Merge::Changed(_) | Merge::Unchanged))
+    {
+        fetch_monthly(shared, client, found).await;
     }
 }
 
-/// One fetch and its merge. Returns true when the store asks for a repair.
+/// Fetches a site's monthly series (`12m`) when the store says it is due: never fetched,
+/// or fetched on an earlier UTC day. It rides on the site's refresh, so it is spread through
+/// the round robin like every refresh, and costs at most one request per site per day (a
+/// failed or refused answer is asked again at the next refresh).
+async fn fetch_monthly(shared: &Shared, client: &Client, found: &Found) {
+    let id = found.site.site.id.as_str();
+    if !lock(&shared.store).monthly_due(id, shared.clock.now()) {
+        return;
+    }
+    let (monthly, _) = crate::usage::durations();
+    let result = traffic::fetch_site(client, found, &shared.settings.environment, monthly).await;
+    let now = shared.clock.now();
+    let traffic = match result {
+        Ok(traffic) => traffic,
+        Err(e) => {
+            shared.telemetry.refresh_errors.inc();
+            let message = client.scrub(&e.to_string());
+            tracing::warn!(site = %found.site.site.name, error = %message, "monthly series failed; plan usage keeps its last numbers");
+            return;
+        }
+    };
+    let (changed, update) = {
+        let mut store = lock(&shared.store);
+        let changed = store.record_monthly(id, &traffic.days, now);
+        let update = match (&shared.remote, changed) {
+            (Some(_), Some(true)) => store.get(id).map(|e| site_update(shared, e)),
+            _ => None,
+        };
+        (changed, update)
+    };
+    match changed {
+        Some(true) => {
+            shared.touch();
+            shared.changed.notify_one();
+        }
+        Some(false) => shared.touch(),
+        None => {
+            tracing::info!(site = %found.site.site.name, "all-zero monthly series over months with traffic (Pantheon's daily rebuild); kept the stored months");
+        }
+    }
+    if let (Some(remote), Some(update)) = (&shared.remote, update) {
+        remote
+            .send(crate::remote_write::Event::Update(update))
+            .await;
+    }
+}
+
+/// What the remote writer is told about a site as held now.
+fn site_update(shared: &Shared, e: &crate::store::SiteEntry) -> crate::remote_write::SiteUpdate {
+    crate::remote_write::SiteUpdate {
+        id: e.site.id.clone(),
+        account: e.account.clone(),
+        site: e.site.clone(),
+        days: e.days().copied().collect(),
+        settled: e.zeros_checked,
+        usage: shared
+            .settings
+            .usage
+            .as_ref()
+            .and_then(|plan| super::usage::of_entry(e, plan)),
+    }
+}
+
+/// One fetch and its merge. Returns the merge (`None` after an error) and whether the
+/// store asks for a repair.
 async fn fetch_and_merge(
     shared: &Shared,
     client: &Client,
@@ -460,7 +535,7 @@ async fn fetch_and_merge(
     found: &Found,
     duration: TrafficDuration,
     full: bool,
-) -> bool {
+) -> (Option<Merge>, bool) {
     let id = found.site.site.id.as_str();
     let name = &found.site.site.name;
     let result = traffic::fetch_site(client, found, &shared.settings.environment, duration).await;
@@ -473,7 +548,7 @@ async fn fetch_and_merge(
             let message = client.scrub(&e.to_string());
             tracing::warn!(site = %name, error = %message, "site refresh failed; keeping its last data");
             lock(&shared.store).record_error(id, message);
-            return false;
+            return (None, false);
         }
     };
     let (merge, update, pending, repair) = {
@@ -482,13 +557,7 @@ async fn fetch_and_merge(
         let repair = store.needs_repair(id);
         let update = match (&shared.remote, merge) {
             (Some(_), Some(Merge::Changed(_) | Merge::Unchanged)) => {
-                store.get(id).map(|e| crate::remote_write::SiteUpdate {
-                    id: id.to_string(),
-                    account: e.account.clone(),
-                    site: e.site.clone(),
-                    days: e.days().copied().collect(),
-                    settled: e.zeros_checked,
-                })
+                store.get(id).map(|e| site_update(shared, e))
             }
             _ => None,
         };
@@ -518,7 +587,7 @@ async fn fetch_and_merge(
         Some(Merge::Changed(_)) => shared.changed.notify_one(),
         Some(Merge::Unchanged) | None => {}
     }
-    repair
+    (merge, repair)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::allowances::Allowances;
 use crate::model::TrafficDuration;
 use crate::serve::shard::Shard;
 
@@ -77,6 +78,25 @@ pub struct RemoteWriteSettings {
     pub max_backoff: Duration,
 }
 
+/// Plan usage in `serve`: each site's monthly series fetched once a UTC day, and the usage
+/// gauges, page table and remote-write samples computed from it.
+#[derive(Clone, Debug)]
+pub struct PlanUsage {
+    /// Monthly visits per plan and per site (empty: every allowance unknown).
+    pub allowances: Arc<Allowances>,
+    /// The watch threshold as a share of the allowance (0.8 = 80%), for the page's status.
+    pub watch: f64,
+}
+
+impl Default for PlanUsage {
+    fn default() -> PlanUsage {
+        PlanUsage {
+            allowances: Arc::new(Allowances::default()),
+            watch: crate::usage::DEFAULT_WATCH,
+        }
+    }
+}
+
 /// What `serve` was asked to do.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -94,10 +114,13 @@ pub struct Settings {
     pub shard: Shard,
     pub state_file: Option<PathBuf>,
     pub remote_write: RemoteWriteSettings,
+    /// Plan usage; the command line always turns it on. `None` (the default here) fetches
+    /// no monthly series, so tests of other features count only their own requests.
+    pub usage: Option<PlanUsage>,
 }
 
 impl Default for Settings {
-    /// The command line's defaults; tests change what they need.
+    /// The command line's defaults, except plan usage (off); tests change what they need.
     fn default() -> Settings {
         Settings {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
@@ -116,6 +139,7 @@ impl Default for Settings {
                 max_backoff: Duration::from_secs(5),
                 ..RemoteWriteSettings::default()
             },
+            usage: None,
         }
     }
 }

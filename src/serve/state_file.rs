@@ -19,7 +19,10 @@
 //!                 "cache_hits": 119, "cache_misses": 2962, "learned_at": 1762740000}],
 //!       "last_refresh": 1762905000,
 //!       "backfilled": true,
-//!       "zeros_checked": true
+//!       "zeros_checked": true,
+//!       "monthly": {"months": [{"timestamp": 1761955200, "visits": 9120, "pages_served": 33100,
+//!                               "cache_hits": 1500, "cache_misses": 31600}],
+//!                   "fetched_at": 1762905000, "today_visits": 410}
 //!     }
 //!   ]
 //! }
@@ -41,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Shared, lock};
 use crate::model::{Day, Site};
-use crate::store::{Restored, SiteEntry, Store, StoredDay};
+use crate::store::{Monthly, Restored, SiteEntry, Store, StoredDay};
 
 /// The format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
@@ -70,6 +73,10 @@ pub struct SiteState {
     /// then checks them with one full fetch).
     #[serde(default)]
     pub zeros_checked: bool,
+    /// The monthly series of plan usage; absent in older files and when plan usage is off
+    /// (a restart then fetches it with the site's next refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<Monthly>,
 }
 
 /// One day with when its value was learned.
@@ -129,6 +136,7 @@ impl StateFile {
                 last_refresh: e.last_refresh,
                 backfilled: e.backfilled,
                 zeros_checked: e.zeros_checked,
+                monthly: e.monthly.clone(),
             })
             .collect();
         StateFile {
@@ -206,6 +214,7 @@ impl StateFile {
                     last_refresh: s.last_refresh,
                     backfilled,
                     zeros_checked: s.zeros_checked,
+                    monthly: s.monthly,
                 },
             ) {
                 added += 1;
@@ -368,6 +377,41 @@ mod tests {
             assert_eq!(a.owner, b.owner);
         }
         assert!(!restored.get("id-2").unwrap().backfilled);
+    }
+
+    #[test]
+    fn monthly_series_round_trip_and_older_files_have_none() {
+        let now = T0 + 4 * DAY_SECONDS;
+        let mut original = store();
+        let months = [Day {
+            timestamp: 1_761_955_200,
+            visits: 9_120,
+            ..Day::default()
+        }];
+        original.record_monthly("id-1", &months, now);
+        let text = String::from_utf8(StateFile::of(&original, "live", now).encode()).unwrap();
+        assert_eq!(
+            text.matches("\"monthly\"").count(),
+            1,
+            "only where held: {text}"
+        );
+        let mut restored = Store::new();
+        StateFile::decode(text.as_bytes())
+            .unwrap()
+            .restore_into(&mut restored, now);
+        assert_eq!(
+            restored.get("id-1").unwrap().monthly,
+            original.get("id-1").unwrap().monthly
+        );
+        assert!(!restored.monthly_due("id-1", now), "fetched today already");
+        // A file of an older build (no monthly field) restores with none: fetched later.
+        let old = text.replace(",\"monthly\":", ",\"ignored\":");
+        let mut restored = Store::new();
+        StateFile::decode(old.as_bytes())
+            .unwrap()
+            .restore_into(&mut restored, now);
+        assert!(restored.get("id-1").unwrap().monthly.is_none());
+        assert!(restored.monthly_due("id-1", now));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use super::{PROJECTION_NOTE, SiteUsage, Status};
+use super::{PROJECTION_NOTE, SiteUsage, Status, Usage};
 use crate::model::sort_series;
 use crate::render::prom::{write_f64, write_labels};
 use crate::render::table::sanitize;
@@ -167,32 +167,51 @@ pub fn json(rows: &[SiteUsage], info: &ReportInfo) -> String {
     text
 }
 
-/// The usage gauges: name, help, and the value of a row (`None`: no sample).
-type Gauge = (&'static str, &'static str, fn(&SiteUsage) -> Option<u64>);
+/// One usage gauge: name, `# HELP` text, and its value for a site (`None`: no sample).
+pub type Gauge = (&'static str, &'static str, fn(&Usage) -> Option<u64>);
 
-/// The usage gauges of the Prometheus text format, in exposition order.
+/// The usage gauges, in exposition order: the one table the `usage --format prom` output,
+/// `serve`'s `/metrics` and remote write all read. Named after the Prometheus guidelines:
+/// one application prefix, the unit (visits, months) last, no type in the name.
 pub const GAUGES: [Gauge; 4] = [
     (
-        "pantheon_visits_month_to_date",
-        "Visits of the live environment this calendar month (UTC) so far, from the monthly series",
-        |r| Some(r.usage.month_to_date),
+        "pantheon_month_to_date_visits",
+        "Visits this calendar month (UTC) so far, from the monthly series",
+        |u| Some(u.month_to_date),
     ),
     (
-        "pantheon_visits_projected_month",
+        "pantheon_month_projected_visits",
         "Visits projected to the end of this calendar month: month-to-date plus the 7-day average times the days left",
-        |r| Some(r.usage.projected),
+        |u| Some(u.projected),
     ),
     (
-        "pantheon_visits_allowance_monthly",
+        "pantheon_month_allowance_visits",
         "Monthly visits the site's plan allows, from the allowances file (absent when unknown)",
-        |r| r.usage.allowance,
+        |u| u.allowance,
     ),
     (
-        "pantheon_months_over_allowance_this_year",
+        "pantheon_allowance_exceeded_months",
         "Complete months of this calendar year whose visits exceeded the allowance (absent when unknown)",
-        |r| r.usage.months_over.map(u64::from),
+        |u| u.months_over.map(u64::from),
     ),
 ];
+
+/// Appends the `# HELP` and `# TYPE` lines of gauge `index` (of [`GAUGES`]).
+pub fn write_gauge_header(out: &mut Vec<u8>, index: usize) {
+    let (name, help, _) = GAUGES[index];
+    let _ = writeln!(Bytes(out), "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
+/// Appends a site's sample of gauge `index`, untimestamped, after its label set `labels`
+/// (already escaped, braces included); nothing when the gauge has no value for it.
+pub fn write_gauge_sample(out: &mut Vec<u8>, index: usize, labels: &[u8], usage: &Usage) {
+    let (name, _, value) = GAUGES[index];
+    if let Some(v) = value(usage) {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(labels);
+        let _ = writeln!(Bytes(out), " {v}");
+    }
+}
 
 /// The report as Prometheus gauges without timestamps (current values, for node_exporter's
 /// textfile collector), in series order, with the same labels as the traffic gauges. A
@@ -200,15 +219,19 @@ pub const GAUGES: [Gauge; 4] = [
 pub fn prometheus(rows: &[SiteUsage]) -> Vec<u8> {
     let mut sorted: Vec<&SiteUsage> = rows.iter().collect();
     sort_series(&mut sorted);
+    let labels: Vec<Vec<u8>> = sorted
+        .iter()
+        .map(|row| {
+            let mut l = Vec::new();
+            write_labels(&mut l, &row.account, &row.site);
+            l
+        })
+        .collect();
     let mut out = Vec::new();
-    for (name, help, value) in GAUGES {
-        let _ = writeln!(Bytes(&mut out), "# HELP {name} {help}\n# TYPE {name} gauge");
-        for row in &sorted {
-            if let Some(v) = value(row) {
-                out.extend_from_slice(name.as_bytes());
-                write_labels(&mut out, &row.account, &row.site);
-                let _ = writeln!(Bytes(&mut out), " {v}");
-            }
+    for index in 0..GAUGES.len() {
+        write_gauge_header(&mut out, index);
+        for (row, labels) in sorted.iter().zip(&labels) {
+            write_gauge_sample(&mut out, index, labels, &row.usage);
         }
     }
     out
@@ -237,7 +260,6 @@ mod tests {
     use super::*;
     use crate::model::Site;
     use crate::render::testutil::{HOSTILE_LABEL, parse_sample};
-    use crate::usage::Usage;
 
     fn row(name: &str, label: &str, allowance: Option<u64>, status: Status) -> SiteUsage {
         SiteUsage {
@@ -348,15 +370,15 @@ mod tests {
                 .find(|s| s.name == name && s.label("name") == site)
                 .map(|s| s.number())
         };
-        assert_eq!(of("pantheon_visits_month_to_date", "b"), Some(1_200.0));
-        assert_eq!(of("pantheon_visits_projected_month", "a"), Some(2_500.0));
-        assert_eq!(of("pantheon_visits_allowance_monthly", "a"), Some(2_000.0));
-        assert_eq!(of("pantheon_visits_allowance_monthly", "b"), None);
-        assert_eq!(of("pantheon_months_over_allowance_this_year", "b"), None);
+        assert_eq!(of("pantheon_month_to_date_visits", "b"), Some(1_200.0));
+        assert_eq!(of("pantheon_month_projected_visits", "a"), Some(2_500.0));
+        assert_eq!(of("pantheon_month_allowance_visits", "a"), Some(2_000.0));
+        assert_eq!(of("pantheon_month_allowance_visits", "b"), None);
+        assert_eq!(of("pantheon_allowance_exceeded_months", "b"), None);
         // Series order within each family.
         let first = samples
             .iter()
-            .find(|s| s.name == "pantheon_visits_month_to_date")
+            .find(|s| s.name == "pantheon_month_to_date_visits")
             .unwrap();
         assert_eq!(first.label("name"), "a");
     }
