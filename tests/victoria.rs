@@ -288,7 +288,20 @@ impl Victoria {
         problems
     }
 
-    /// The value of an unlabelled-enough instant query (one series), now.
+    /// POSTs `text` (the Prometheus text format) to `/api/v1/import/prometheus`.
+    async fn import(&self, text: &str) {
+        let resp = self
+            .daemon
+            .http
+            .post(self.url("/api/v1/import/prometheus"))
+            .body(text.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "import: HTTP {}", resp.status());
+    }
+
+    /// The value of an instant query that yields one series, now.
     async fn scalar_now(&self, expr: &str) -> Option<f64> {
         let v = self.vector(expr, None).await.ok()?;
         (v.len() == 1).then(|| v[0].1)
@@ -829,15 +842,8 @@ async fn fetch_prom_imports_into_victoriametrics() {
     .await;
     assert_eq!(out.code, 0, "fetch: {}", out.stderr);
     let vm = Victoria::start(None).await;
-    let resp = vm
-        .daemon
-        .http
-        .post(vm.url("/api/v1/import/prometheus"))
-        .body(std::fs::read(&file).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "import: HTTP {}", resp.status());
+    let text = std::fs::read_to_string(&file).unwrap();
+    vm.import(&text).await;
     wait_history(
         &vm,
         &world,
@@ -846,7 +852,34 @@ async fn fetch_prom_imports_into_victoriametrics() {
         Duration::from_secs(30),
     )
     .await;
-    assert_no_conflicts(vm.conflicts().await, "imported");
+    // A second run's import stores the same values again: duplicates, not conflicts.
+    vm.import(&text).await;
+    vm.flush().await;
+    assert_no_conflicts(vm.conflicts().await, "imported twice");
+
+    // The conflict check sees a day stored with another value.
+    let (series, time) = text
+        .lines()
+        .filter(|l| l.starts_with("pantheon_visits{"))
+        .filter_map(|l| l.rsplit_once('}'))
+        .find_map(|(series, rest)| Some((series, rest.split_whitespace().nth(1)?)))
+        .expect("a timestamped sample");
+    vm.import(&format!("{series}}} 123456789 {time}\n")).await;
+    let start = Instant::now();
+    loop {
+        vm.flush().await;
+        let conflicts = vm.conflicts().await;
+        if !conflicts.is_empty() {
+            assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+            assert!(conflicts[0].contains("123456789"), "{conflicts:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a day with two values went unnoticed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------
