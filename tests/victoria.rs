@@ -563,6 +563,15 @@ async fn wait_history(vm: &Victoria, world: &World, days: &[i64], what: &str, li
     }
 }
 
+fn assert_no_problems(problems: Vec<String>) {
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems[..problems.len().min(20)].join("\n")
+    );
+}
+
 fn assert_no_conflicts(problems: Vec<String>, what: &str) {
     assert!(
         problems.is_empty(),
@@ -705,15 +714,6 @@ async fn scraped_with_history_bootstrap_keeps_every_day_and_then_one_sample_per_
         wait_history(vm, &s.world, &past_days(), what, Duration::from_secs(10)).await;
         assert_no_conflicts(vm.conflicts().await, what);
     }
-}
-
-fn assert_no_problems(problems: Vec<String>) {
-    assert!(
-        problems.is_empty(),
-        "{} mismatches:\n{}",
-        problems.len(),
-        problems[..problems.len().min(20)].join("\n")
-    );
 }
 
 // ---------------------------------------------------------------------------------------
