@@ -535,3 +535,246 @@ impl InProcess {
         self.tasks.wait().await;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// External tools and the Prometheus HTTP API (Prometheus, VictoriaMetrics)
+
+/// The path of a required tool; panics (fails the test, never skips it) with the command
+/// that installs it.
+pub fn require_tool(names: &[&str], install: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in names {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "{} not found in PATH; the e2e suite needs it (it fails rather than skips): {install}",
+        names.join(" or ")
+    );
+}
+
+/// A client of the Prometheus query API at `base` (`http://127.0.0.1:PORT`): Prometheus and
+/// VictoriaMetrics answer the same requests, so one helper checks both.
+#[derive(Clone)]
+pub struct PromApi {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl PromApi {
+    pub fn new(base: &str) -> PromApi {
+        PromApi {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// GET `path` with `params`; the answer's `data`, which must come with `status: success`.
+    pub async fn api(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<serde_json::Value, String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(params)
+            .send()
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("GET {path}: not JSON: {e}"))?;
+        if status != 200 || body["status"] != "success" {
+            return Err(format!("GET {path} {params:?}: HTTP {status}: {body}"));
+        }
+        Ok(body["data"].clone())
+    }
+
+    /// An instant query (at `time`, Unix seconds, or now).
+    pub async fn query(&self, expr: &str, time: Option<i64>) -> Result<serde_json::Value, String> {
+        let mut params = vec![("query", expr.to_string())];
+        if let Some(t) = time {
+            params.push(("time", t.to_string()));
+        }
+        self.api("/api/v1/query", &params).await
+    }
+}
+
+/// Every PromQL expression of a Grafana dashboard, named by panel title and refId (rows'
+/// nested panels included).
+pub fn dashboard_exprs(dash: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(panels: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        for panel in panels.as_array().into_iter().flatten() {
+            let title = panel["title"].as_str().unwrap_or("").to_string();
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                if let Some(expr) = target["expr"].as_str() {
+                    out.push((format!("{title} ({})", target["refId"]), expr.to_string()));
+                }
+            }
+            walk(&panel["panels"], out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dash["panels"], &mut out);
+    out
+}
+
+/// Replaces Grafana's variables in `expr`: `$var`, `${var}`, `${var:format}`, `[[var]]`.
+pub fn substitute(expr: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find(['$', '[']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let (name, len) = if let Some(body) = tail.strip_prefix("${") {
+            let end = body.find('}').expect("closing brace");
+            (body[..end].split(':').next().unwrap(), end + 3)
+        } else if let Some(body) = tail.strip_prefix("[[") {
+            match body.find("]]") {
+                Some(end) => (body[..end].split(':').next().unwrap(), end + 4),
+                None => ("", 0),
+            }
+        } else if let Some(body) = tail.strip_prefix('$') {
+            let end = body
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(body.len());
+            (&body[..end], end + 1)
+        } else {
+            ("", 0)
+        };
+        match vars.get(name) {
+            Some(value) if len > 0 => {
+                out.push_str(value);
+                rest = &tail[len..];
+            }
+            _ if len > 0 && !name.is_empty() => panic!("unknown variable {name:?} in {expr}"),
+            _ => {
+                out.push_str(&tail[..1]);
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `label_values(SELECTOR, LABEL)` → (SELECTOR, LABEL).
+pub fn label_values_query(query: &str) -> (String, String) {
+    let body = query
+        .trim()
+        .strip_prefix("label_values(")
+        .and_then(|b| b.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not label_values(...): {query}"));
+    let (selector, label) = body
+        .rsplit_once(',')
+        .expect("label_values(selector, label)");
+    (selector.trim().to_string(), label.trim().to_string())
+}
+
+/// The dashboard's variables as Grafana would set them against `api`: Grafana's own, then
+/// the dashboard's; multi-value ones select all (`.*`), single-value query variables take
+/// the first value the server has.
+pub async fn dashboard_variables(
+    api: &PromApi,
+    dash: &serde_json::Value,
+) -> std::collections::BTreeMap<String, String> {
+    let mut vars: std::collections::BTreeMap<String, String> = [
+        ("__rate_interval", "1m"),
+        ("__interval", "1m"),
+        ("__interval_ms", "60000"),
+        ("__range", "1h"),
+        ("__range_s", "3600"),
+        ("__range_ms", "3600000"),
+        ("datasource", "prometheus"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let variables = dash["templating"]["list"].as_array().expect("templating");
+    for var in variables {
+        let name = var["name"].as_str().unwrap().to_string();
+        match var["type"].as_str().unwrap() {
+            "datasource" => {}
+            "query" => {
+                let query = var["query"]["query"]
+                    .as_str()
+                    .or(var["query"].as_str())
+                    .or(var["definition"].as_str())
+                    .unwrap_or_else(|| panic!("variable {name} has no query"));
+                let (selector, label) = label_values_query(query);
+                let selector = substitute(&selector, &vars);
+                let data = api
+                    .query(&selector, None)
+                    .await
+                    .unwrap_or_else(|e| panic!("variable {name}: {e}"));
+                let mut values: Vec<String> = data["result"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["metric"][&label].as_str().map(String::from))
+                    .collect();
+                values.sort_unstable();
+                assert!(
+                    !values.is_empty(),
+                    "variable {name}: {query} finds no values (selector {selector})"
+                );
+                let value = if var["multi"] == true || var["includeAll"] == true {
+                    var["allValue"].as_str().unwrap_or(".*").to_string()
+                } else {
+                    values[0].clone()
+                };
+                vars.insert(name, value);
+            }
+            "custom" | "constant" | "interval" | "textbox" => {
+                let value = var["current"]["value"]
+                    .as_str()
+                    .or(var["query"].as_str())
+                    .unwrap_or("")
+                    .to_string();
+                vars.insert(name, value);
+            }
+            other => panic!("variable {name}: type {other} not handled by this test"),
+        }
+    }
+    vars
+}
+
+/// Runs every query of the dashboard (variables substituted) against `api`: each must
+/// parse and return data within `limit` (rates need a few scrapes). Returns the failures.
+pub async fn dashboard_failures(
+    api: &PromApi,
+    dash: &serde_json::Value,
+    limit: Duration,
+) -> Vec<String> {
+    let vars = dashboard_variables(api, dash).await;
+    let mut failures = Vec::new();
+    for (title, expr) in dashboard_exprs(dash) {
+        let query = substitute(&expr, &vars);
+        let start = std::time::Instant::now();
+        let outcome = loop {
+            match api.query(&query, None).await {
+                Err(e) => break Some(e),
+                Ok(data) if data["result"].as_array().is_some_and(|r| !r.is_empty()) => {
+                    break None;
+                }
+                Ok(data) if start.elapsed() > limit => break Some(format!("no data: {data}")),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        if let Some(e) = outcome {
+            failures.push(format!("{title}: {query}\n  {e}"));
+        }
+    }
+    failures
+}
