@@ -31,24 +31,8 @@ const METRICS: [&str; 5] = FAMILY_NAMES;
 // Tools and processes
 
 /// The path of a required tool; panics (fails the test) with how to install it.
-fn tool(names: &[&str], install: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in names {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "{} not found in PATH; the e2e suite needs it (it fails rather than skips): {install}",
-        names.join(" or ")
-    );
-}
-
 fn promtool() -> PathBuf {
-    tool(&["promtool"], INSTALL)
+    require_tool(&["promtool"], INSTALL)
 }
 
 /// One finished run of an external tool.
@@ -178,7 +162,7 @@ impl Prometheus {
     /// Starts Prometheus with `config` (YAML) and `data` as its TSDB (a fresh folder when
     /// `None`), and waits until it is ready.
     async fn start(config: &str, data: Option<&Path>) -> Prometheus {
-        let binary = tool(&["prometheus"], INSTALL);
+        let binary = require_tool(&["prometheus"], INSTALL);
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
@@ -714,7 +698,7 @@ async fn openmetrics_output_backfills_prometheus() {
 
 #[tokio::test]
 async fn node_exporter_textfile_collector_reads_fetch_output() {
-    let binary = tool(&["prometheus-node-exporter", "node_exporter"], INSTALL);
+    let binary = require_tool(&["prometheus-node-exporter", "node_exporter"], INSTALL);
     let world = DemoWorld::load().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pantheon.prom");
@@ -798,76 +782,6 @@ async fn node_exporter_textfile_collector_reads_fetch_output() {
 // ---------------------------------------------------------------------------------------
 // The Grafana dashboard against a real Prometheus
 
-/// Every PromQL expression of a dashboard: panel targets (rows' nested panels included).
-fn dashboard_exprs(dash: &Value) -> Vec<(String, String)> {
-    fn walk(panels: &Value, out: &mut Vec<(String, String)>) {
-        for panel in panels.as_array().into_iter().flatten() {
-            let title = panel["title"].as_str().unwrap_or("").to_string();
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                if let Some(expr) = target["expr"].as_str() {
-                    out.push((format!("{title} ({})", target["refId"]), expr.to_string()));
-                }
-            }
-            walk(&panel["panels"], out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&dash["panels"], &mut out);
-    out
-}
-
-/// Replaces Grafana's variables in `expr`: `$var`, `${var}`, `${var:format}`, `[[var]]`.
-fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = expr;
-    while let Some(i) = rest.find(['$', '[']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let (name, len) = if let Some(body) = tail.strip_prefix("${") {
-            let end = body.find('}').expect("closing brace");
-            (body[..end].split(':').next().unwrap(), end + 3)
-        } else if let Some(body) = tail.strip_prefix("[[") {
-            match body.find("]]") {
-                Some(end) => (body[..end].split(':').next().unwrap(), end + 4),
-                None => ("", 0),
-            }
-        } else if let Some(body) = tail.strip_prefix('$') {
-            let end = body
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(body.len());
-            (&body[..end], end + 1)
-        } else {
-            ("", 0)
-        };
-        match vars.get(name) {
-            Some(value) if len > 0 => {
-                out.push_str(value);
-                rest = &tail[len..];
-            }
-            _ if len > 0 && !name.is_empty() => panic!("unknown variable {name:?} in {expr}"),
-            _ => {
-                out.push_str(&tail[..1]);
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `label_values(SELECTOR, LABEL)` → (SELECTOR, LABEL).
-fn label_values_query(query: &str) -> (String, String) {
-    let body = query
-        .trim()
-        .strip_prefix("label_values(")
-        .and_then(|b| b.strip_suffix(')'))
-        .unwrap_or_else(|| panic!("not label_values(...): {query}"));
-    let (selector, label) = body
-        .rsplit_once(',')
-        .expect("label_values(selector, label)");
-    (selector.trim().to_string(), label.trim().to_string())
-}
-
 #[tokio::test]
 async fn grafana_dashboard_queries_all_return_data() {
     let path = Path::new(ROOT).join("deploy/grafana/pantheon-overview.json");
@@ -886,63 +800,13 @@ async fn grafana_dashboard_queries_all_return_data() {
     })
     .await;
 
-    // Grafana's own variables, then the dashboard's: multi-value ones select all (`.*`),
-    // single-value query variables take the first value Prometheus has.
-    let mut vars: BTreeMap<String, String> = [
-        ("__rate_interval", "1m"),
-        ("__interval", "1m"),
-        ("__interval_ms", "60000"),
-        ("__range", "1h"),
-        ("__range_s", "3600"),
-        ("__range_ms", "3600000"),
-        ("datasource", "prometheus"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let variables = dash["templating"]["list"].as_array().expect("templating");
-    let mut names = BTreeSet::new();
-    for var in variables {
-        let name = var["name"].as_str().unwrap().to_string();
-        names.insert(name.clone());
-        match var["type"].as_str().unwrap() {
-            "datasource" => {}
-            "query" => {
-                let query = var["query"]["query"]
-                    .as_str()
-                    .or(var["query"].as_str())
-                    .or(var["definition"].as_str())
-                    .unwrap_or_else(|| panic!("variable {name} has no query"));
-                let (selector, label) = label_values_query(query);
-                let selector = substitute(&selector, &vars);
-                let series = prom.vector(&selector, None).await;
-                let mut values: Vec<&str> = series
-                    .iter()
-                    .filter_map(|(l, _)| l.get(&label).map(String::as_str))
-                    .collect();
-                values.sort_unstable();
-                assert!(
-                    !values.is_empty(),
-                    "variable {name}: {query} finds no values (selector {selector})"
-                );
-                let value = if var["multi"] == true || var["includeAll"] == true {
-                    var["allValue"].as_str().unwrap_or(".*").to_string()
-                } else {
-                    values[0].to_string()
-                };
-                vars.insert(name, value);
-            }
-            "custom" | "constant" | "interval" | "textbox" => {
-                let value = var["current"]["value"]
-                    .as_str()
-                    .or(var["query"].as_str())
-                    .unwrap_or("")
-                    .to_string();
-                vars.insert(name, value);
-            }
-            other => panic!("variable {name}: type {other} not handled by this test"),
-        }
-    }
+    let api = PromApi::new(&format!("http://127.0.0.1:{}", prom.port));
+    let names: BTreeSet<&str> = dash["templating"]["list"]
+        .as_array()
+        .expect("templating")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
     for required in ["account", "plan"] {
         assert!(names.contains(required), "no template variable {required}");
     }
@@ -962,27 +826,8 @@ async fn grafana_dashboard_queries_all_return_data() {
         assert!(used.contains(metric), "the dashboard does not use {metric}");
     }
 
-    // Each must parse and return data; rates need a few scrapes, so allow some time.
-    let mut failures = Vec::new();
-    for (title, expr) in &exprs {
-        let query = substitute(expr, &vars);
-        let start = Instant::now();
-        let outcome = loop {
-            match prom.query(&query, None).await {
-                Err(e) => break Some(e),
-                Ok(data) if data["result"].as_array().is_some_and(|r| !r.is_empty()) => {
-                    break None;
-                }
-                Ok(data) if start.elapsed() > Duration::from_secs(20) => {
-                    break Some(format!("no data: {data}"));
-                }
-                Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        };
-        if let Some(e) = outcome {
-            failures.push(format!("{title}: {query}\n  {e}"));
-        }
-    }
+    // Each must parse and return data (variables substituted); rates need a few scrapes.
+    let failures = dashboard_failures(&api, &dash, Duration::from_secs(20)).await;
     assert!(
         failures.is_empty(),
         "dashboard queries failing:\n{}",
@@ -1127,7 +972,7 @@ fn compose_file_and_grafana_provisioning_are_consistent() {
 
 #[tokio::test]
 async fn systemd_units_verify() {
-    let analyze = tool(&["systemd-analyze"], "apt-get install systemd");
+    let analyze = require_tool(&["systemd-analyze"], "apt-get install systemd");
     // `verify` wants ExecStart's binary to exist: check copies pointing at the built one.
     let dir = tempfile::tempdir().unwrap();
     let units = [
