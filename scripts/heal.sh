@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
-port=${HEAL_PORT:-18191}   # uses this port and the next four
+port=${HEAL_PORT:-18191}   # uses this port and the next five
 sites_per_account=6        # 2 accounts: 12 sites
 window=15
 after=75
@@ -85,7 +85,7 @@ echo "   wrong-zero days: $wrong_zero, missing days: $missing, other wrong days:
 kill "$serve_pid" "$fake_pid"
 
 # 2. A quarter of the traffic answers cut.
-api2=$((port + 3)); serve2=$((port + 4))
+api2=$((port + 3))
 start_fake "$api2" --cut-traffic "$cut"
 set +e
 PANTHEON_MACHINE_TOKENS_FILE="$work/tokens.$api2" \
@@ -93,8 +93,12 @@ PANTHEON_MACHINE_TOKENS_FILE="$work/tokens.$api2" \
 fetch_code=$?
 set -e
 fetched=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/fetch2.json" 2>/dev/null || echo 0)
-PANTHEON_MACHINE_TOKENS_FILE="$work/tokens.$api2" "$bin" $(api "$api2") \
-  serve --listen "127.0.0.1:$serve2" --refresh-interval 10m --tick 1s \
+kill "$fake_pid"
+# A fresh fake, so serve meets the same seeded fault sequence whatever fetch drew.
+api3=$((port + 5)); serve2=$((port + 4))
+start_fake "$api3" --cut-traffic "$cut"
+PANTHEON_MACHINE_TOKENS_FILE="$work/tokens.$api3" "$bin" $(api "$api3") \
+  serve --listen "127.0.0.1:$serve2" --refresh-interval 10m \
   > "$work/serve2.log" 2>&1 &
 sleep "$settle"
 read -r n complete missing wrong_zero wrong_other _ < <(compare "$serve2")
