@@ -6,7 +6,7 @@
 //! - [`prom`]: the Prometheus text format and OpenMetrics. A site renders to its
 //!   [`SiteFragments`] (its sample lines per family), which [`assemble`] stitches together
 //!   under the family headers; the exporter concatenates fragments into its own chunks.
-//! - [`format`]: which exposition format, and which days carry timestamps.
+//! - [`format`](mod@format): which exposition format, and which days carry timestamps.
 //! - [`json`] and [`table`]: the `fetch` and `sites` command outputs.
 //! - [`html`]: escaping for the summary page.
 //!
