@@ -5,12 +5,21 @@
 //! cargo run --release --example fake-api -- --port 18080 --tokens-file /tmp/tokens --faults
 //! PANTHEON_MACHINE_TOKENS_FILE=/tmp/tokens pantheon-metrics --api-url http://127.0.0.1:18080/api serve
 //! ```
+//!
+//! Two switches reproduce what corrupted history in the past (see `scripts/heal.sh`):
+//!
+//! - `--rebuild-at-start 15s` opens Pantheon's daily rebuild window (every traffic answer
+//!   all zeros) from the start for that long, then closes it, so an exporter started
+//!   inside a rebuild can be checked for the zeros it kept.
+//! - `--cut-traffic 0.25` cuts a quarter of the traffic answers in the middle (a `200`
+//!   whose JSON is truncated), drawn from the fake's seeded RNG.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
 use pantheon_metrics::fake::{FakeConfig, FakeServer, FaultAction, FaultRule, RouteKind};
+use tokio::time::Instant;
 
 #[derive(Parser)]
 struct Args {
@@ -32,6 +41,19 @@ struct Args {
     /// Added to every answer.
     #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
     latency: Duration,
+    /// Open the rebuild window (all-zero traffic answers) from the start for this long.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    rebuild_at_start: Option<Duration>,
+    /// Probability (0-1) that a traffic answer is cut in the middle.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
+    cut_traffic: f64,
+}
+
+fn parse_probability(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{value:?} is not a probability between 0 and 1")),
+    }
 }
 
 fn rule(route: RouteKind, action: FaultAction, probability: f64) -> FaultRule {
@@ -54,6 +76,13 @@ async fn main() -> std::io::Result<()> {
     }
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let server = FakeServer::start_on(addr, config.clone()).await?;
+    // Opened before the tokens are written, so a client that waits for them (as the
+    // scripts do) never sees an answer from outside the window.
+    let started = Instant::now();
+    let start_window_end = args.rebuild_at_start.map(|d| started + d);
+    if start_window_end.is_some() {
+        server.set_rebuild(true);
+    }
     if let Some(path) = &args.tokens_file {
         let tokens: Vec<String> = config.accounts.iter().map(|a| a.token.clone()).collect();
         std::fs::write(path, tokens.join("\n") + "\n")?;
@@ -85,13 +114,41 @@ async fn main() -> std::io::Result<()> {
         server.add_fault(rule(RouteKind::Login, FaultAction::Truncated, 0.02));
         println!("faults on: 10% 5xx, 429s, hangs, resets, broken bodies, 2-minute sessions");
     }
+    if args.cut_traffic > 0.0 {
+        server.add_fault(rule(
+            RouteKind::Traffic,
+            FaultAction::Truncated,
+            args.cut_traffic,
+        ));
+        println!("cut traffic answers: {:.0}%", args.cut_traffic * 100.0);
+    }
+    if let Some(d) = args.rebuild_at_start {
+        println!("rebuild window open for {}", humantime::format_duration(d));
+    }
+    // The start-up window closes at its own instant; the report stays on the minute.
+    let mut start_window_open = start_window_end.is_some();
+    let mut periodic_window = false;
     let mut minute = 0u64;
     loop {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        let next_minute = started + Duration::from_secs(60 * (minute + 1));
+        match start_window_end {
+            Some(end) if start_window_open && end < next_minute => {
+                tokio::time::sleep_until(end).await;
+                start_window_open = false;
+                server.set_rebuild(periodic_window);
+                println!(
+                    "rebuild window closed after {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+                continue;
+            }
+            _ => tokio::time::sleep_until(next_minute).await,
+        }
         minute += 1;
         if args.faults {
             // A rebuild window of 2 minutes every 10, and early revocations every 7.
-            server.set_rebuild(minute % 10 == 5 || minute % 10 == 6);
+            periodic_window = minute % 10 == 5 || minute % 10 == 6;
+            server.set_rebuild(periodic_window || start_window_open);
             if minute % 7 == 0 {
                 server.revoke_sessions();
             }
