@@ -30,11 +30,11 @@ h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:1.5em 0 .4em}.meta{c
 .card p{margin:.15em 0}.card.good{border-left-color:#070}.card.bad{border-left-color:#b00}.card.attn{border-left-color:#c80}\
 .big{font-size:1.25em;font-weight:600}progress{width:100%}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}\
-thead th{background:#eee}tbody tr:nth-child(even){background:#f8f8f8}td.t{font-weight:600}td.n{text-align:right}\
+thead th{background:#eee}tbody tr:nth-child(even){background:#f8f8f8}td.t{font-weight:600}td.t,td.n,td.d{white-space:nowrap}td.n{text-align:right}\
 .down{color:#b00;font-weight:600}.up{color:#070}.warn{color:#a60;font-weight:600}.dim{color:#666}\
 @media (max-width:40em){body{padding:.5em}table,tbody,tr,td{display:block}thead{display:none}\
 tr{display:flex;flex-wrap:wrap;gap:0 .9em;border:1px solid #ccc;border-radius:.3em;margin:.4em 0;padding:.3em .5em}\
-td{border:0;padding:0;min-width:0;overflow-wrap:anywhere}td.t,td.w{flex-basis:100%}td.n{text-align:left}\
+td{border:0;padding:0;min-width:0;overflow-wrap:anywhere}td.t,td.n,td.d{white-space:normal}td.t,td.w{flex-basis:100%}td.n{text-align:left}\
 td[data-l]::before{content:attr(data-l) \": \";color:#666;font-weight:400}}";
 
 /// A site's state on the page, worst first (the order of the "Needs attention" table).
@@ -146,10 +146,10 @@ pub fn render(shared: &Shared) -> String {
     overview(&mut out, &accounts, &sites, &states, now, list_refresh);
     attention(&mut out, &sites, &states, now);
     accounts_table(&mut out, &accounts);
+    sites_table(&mut out, &sites, &states);
     if let Some(plan) = &s.usage {
         plan_usage(&mut out, &sites, plan);
     }
-    sites_table(&mut out, &sites, &states);
     out.push_str("</body></html>\n");
     out
 }
@@ -277,7 +277,7 @@ fn attention(
     for (st, e) in rows.iter().take(ATTENTION_ROWS) {
         let _ = writeln!(
             out,
-            "<tr><td class=\"t\">{}</td><td data-l=\"account\">{}</td>{}<td data-l=\"last refresh\">{}</td><td class=\"w\">{}</td></tr>",
+            "<tr><td class=\"t\">{}</td><td data-l=\"account\" class=\"d\">{}</td>{}<td data-l=\"last refresh\" class=\"d\">{}</td><td class=\"w\">{}</td></tr>",
             escape(&e.site.name),
             escape(&e.account),
             st.cell(),
@@ -320,7 +320,7 @@ fn sites_table(out: &mut String, sites: &[std::sync::Arc<SiteEntry>], states: &[
     for (e, st) in sites.iter().zip(states) {
         let _ = writeln!(
             out,
-            "<tr><td class=\"t\">{}</td><td class=\"w\">{}</td><td data-l=\"account\">{}</td>{}<td data-l=\"plan\">{}</td><td data-l=\"days\" class=\"n\">{}</td><td data-l=\"refreshed\">{}</td><td class=\"w\">{}</td></tr>",
+            "<tr><td class=\"t\">{}</td><td class=\"w\">{}</td><td data-l=\"account\" class=\"d\">{}</td>{}<td data-l=\"plan\">{}</td><td data-l=\"days\" class=\"n\">{}</td><td data-l=\"refreshed\" class=\"d\">{}</td><td class=\"w\">{}</td></tr>",
             escape(&e.site.name),
             escape(&e.site.label),
             escape(&e.account),
@@ -374,7 +374,7 @@ fn plan_usage(out: &mut String, sites: &[std::sync::Arc<SiteEntry>], plan: &Plan
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "<tr><td class=\"t\">{}</td><td data-l=\"account\">{}</td><td data-l=\"plan\">{}</td><td data-l=\"allowance\" class=\"n\">{}</td><td data-l=\"month to date\" class=\"n\">{}</td><td data-l=\"projected\" class=\"n\">{}</td><td data-l=\"projected %\" class=\"n\">{}</td><td data-l=\"months over\" class=\"n\">{}</td><td data-l=\"status\"{class}>{}</td><td data-l=\"as of\">{}</td></tr>",
+            "<tr><td class=\"t\">{}</td><td data-l=\"account\" class=\"d\">{}</td><td data-l=\"plan\">{}</td><td data-l=\"allowance\" class=\"n\">{}</td><td data-l=\"month to date\" class=\"n\">{}</td><td data-l=\"projected\" class=\"n\">{}</td><td data-l=\"projected %\" class=\"n\">{}</td><td data-l=\"months over\" class=\"n\">{}</td><td data-l=\"status\"{class}>{}</td><td data-l=\"as of\" class=\"d\">{}</td></tr>",
             escape(&row.site.name),
             escape(&row.account),
             escape(&row.site.plan),
