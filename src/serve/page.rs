@@ -229,10 +229,10 @@ fn overview(
     let done = sites.iter().filter(|e| e.backfilled).count();
     let total = sites.len();
     let class = if done == total { "good" } else { "attn" };
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<section class=\"card {class}\" id=\"sum-backfill\"><h2>Backfill</h2><p class=\"big\">{done} of {total} sites</p>\
-         <progress value=\"{done}\" max=\"{}\">{done} of {total}</progress><p>{}</p></section>\n",
+         <progress value=\"{done}\" max=\"{}\">{done} of {total}</progress><p>{}</p></section>",
         total.max(1),
         if done == total {
             "every site's full history is held"
@@ -243,10 +243,10 @@ fn overview(
 
     let newest = sites.iter().filter_map(|e| e.last_refresh).max();
     let oldest = sites.iter().filter_map(|e| e.last_refresh).min();
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<section class=\"card\" id=\"sum-refresh\"><h2>Last refresh</h2><p class=\"big\">{}</p>\
-         <p>oldest site: {}</p><p>site lists: {}</p></section>\n",
+         <p>oldest site: {}</p><p>site lists: {}</p></section>",
         newest.map_or_else(|| "never".into(), |t| ago(now, t)),
         when(now, oldest),
         when(now, list_refresh)
