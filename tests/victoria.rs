@@ -604,7 +604,12 @@ struct Scraped {
 
 async fn scraped(args: &[&str]) -> Scraped {
     let world = World::start().await;
-    let serve = Serve::start(&world.fake.url(), &world.tokens, args).await;
+    // The demo's allowances cover the generated world's plans, so the plan-usage gauges
+    // (and the dashboard's plan-usage row) have data.
+    let allowances = Path::new(ROOT).join("src/usage/demo-allowances.yml");
+    let mut args = args.to_vec();
+    args.extend(["--allowances", allowances.to_str().unwrap()]);
+    let serve = Serve::start(&world.fake.url(), &world.tokens, &args).await;
     let config = scrape_config(&format!("127.0.0.1:{}", serve.port));
     let (direct, agent_vm) = tokio::join!(Victoria::start(Some(&config)), Victoria::start(None));
     let agent = vmagent(&config, &agent_vm).await;
