@@ -198,13 +198,6 @@ fn visit_checks(sites: &[FakeSite]) -> Vec<Check> {
     checks
 }
 
-fn self_metric(text: &str, name: &str) -> Option<f64> {
-    let prefix = format!("{name}{{remote=\"1\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 fn remote_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["--remote-write", url];
     args.extend_from_slice(extra);
@@ -271,25 +264,25 @@ async fn pushed_history_matches_the_api_day_by_day() {
 
     let text = serve.get("/metrics").await.text();
     assert!(
-        self_metric(&text, "pantheon_exporter_remote_write_samples_sent_total")
+        remote_metric(&text, "pantheon_exporter_remote_write_samples_sent_total")
             .is_some_and(|n| n >= 4.0 * 26.0 * 4.0),
         "{text}"
     );
     assert_eq!(
-        self_metric(&text, "pantheon_exporter_remote_write_samples_failed_total"),
+        remote_metric(&text, "pantheon_exporter_remote_write_samples_failed_total"),
         Some(0.0),
         "{}",
         serve.log_text()
     );
     assert_eq!(
-        self_metric(
+        remote_metric(
             &text,
             "pantheon_exporter_remote_write_samples_dropped_total"
         ),
         Some(0.0)
     );
     assert!(
-        self_metric(
+        remote_metric(
             &text,
             "pantheon_exporter_remote_write_last_success_timestamp_seconds"
         )
@@ -345,7 +338,7 @@ async fn a_receiver_outage_loses_nothing_within_the_queue_bound() {
                 .filter(|(l, _, _)| l.contains("name=\"late-"))
                 .count()
                 == 3 * 28
-                && self_metric(t, "pantheon_exporter_remote_write_queue_length")
+                && remote_metric(t, "pantheon_exporter_remote_write_queue_length")
                     .is_some_and(|n| n >= 3.0 * 26.0 * 4.0)
         })
         .await;
@@ -358,14 +351,14 @@ async fn a_receiver_outage_loses_nothing_within_the_queue_bound() {
         .await;
     let text = serve.get("/metrics").await.text();
     assert_eq!(
-        self_metric(
+        remote_metric(
             &text,
             "pantheon_exporter_remote_write_samples_dropped_total"
         ),
         Some(0.0)
     );
     assert_eq!(
-        self_metric(&text, "pantheon_exporter_remote_write_samples_failed_total"),
+        remote_metric(&text, "pantheon_exporter_remote_write_samples_failed_total"),
         Some(0.0),
         "{}",
         serve.log_text()

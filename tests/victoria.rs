@@ -730,14 +730,6 @@ async fn scraped_with_history_bootstrap_keeps_every_day_and_then_one_sample_per_
 // ---------------------------------------------------------------------------------------
 // Remote write, through an outage of the store
 
-/// A remote-write self-metric of the first (only) URL.
-fn remote_metric(text: &str, name: &str) -> Option<f64> {
-    let prefix = format!("{name}{{remote=\"1\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 #[tokio::test]
 async fn remote_write_lands_every_final_day_through_an_outage() {
     let mut world = World::start().await;

@@ -363,6 +363,11 @@ pub fn scalar(text: &str, metric: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The value of a remote-write self-metric of the first `--remote-write` URL.
+pub fn remote_metric(text: &str, name: &str) -> Option<f64> {
+    scalar(text, &format!("{name}{{remote=\"1\"}}"))
+}
+
 /// The exporter's scheduler and renderer in this process, against a fake API in the same
 /// runtime: with `#[tokio::test(start_paused = true)]` a refresh interval passes in
 /// microseconds and sessions, days and retries age on tokio's clock.
